@@ -1,0 +1,1020 @@
+"""The metric classes users instrument their code with.
+
+A metric object is either a *family* (the parent the user constructs) or a
+*child* (one series, returned by ``labels()``; an unlabelled metric is its own
+only child). The family validates and precomputes everything once; a child
+holds only what its hot path needs: its value stores (slots from
+``values.ValueClass``) and its label set.
+
+Hot paths (``inc``, ``set``, ``observe``, ``labels`` for an existing child)
+do no validation beyond the sign or type of their argument, build no dict
+and take no lock: the slot primitive is lock-free, and a labelled parent's
+value stores are stand-ins that raise the documented ``ValueError`` when
+updated, so "is this observable?" costs nothing on the fast path.
+
+Thread safety: every update is safe from any thread, from signal handlers and
+from GC callbacks. Child creation and removal are serialised by the parent's
+re-entrant lock; ``labels()`` for an existing child takes no lock.
+
+Module globals read at call time (tests and users patch them):
+``time.time``, ``values.ValueClass``, ``_use_created``.
+"""
+from __future__ import annotations
+
+import os
+import time
+from bisect import bisect_left
+from operator import itemgetter
+from threading import Lock, RLock
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
+
+from . import values  # ValueClass is looked up at call time
+from ._labelset import LabelSet
+from .context_managers import ExceptionCounter, InprogressTracker, Timer
+from .metrics_core import Metric
+from .registry import Collector, CollectorRegistry, REGISTRY
+from .samples import Exemplar, Sample
+from .utils import INF, floatToGoString
+from .validation import _validate_exemplar, _validate_labelnames, _validate_metric_name
+
+T = TypeVar("T", bound="MetricWrapperBase")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_new_sample = tuple.__new__  # Sample(...) without the keyword-default machinery
+
+
+def _build_full_name(metric_type: str, name: str, namespace: str, subsystem: str, unit: str) -> str:
+    """Join namespace, subsystem and name; strip a counter's ``_total``; add the unit.
+
+    Raises ValueError for an empty name and for a unit on info/stateset.
+    """
+    if not name:
+        raise ValueError("Metric name should not be empty")
+    full_name = ""
+    if namespace:
+        full_name += namespace + "_"
+    if subsystem:
+        full_name += subsystem + "_"
+    full_name += name
+    if metric_type == "counter" and full_name.endswith("_total"):
+        full_name = full_name[:-6]
+    if unit and not full_name.endswith("_" + unit):
+        full_name += "_" + unit
+    if unit and metric_type in ("info", "stateset"):
+        raise ValueError("Metric name is of a type that cannot have a unit: " + full_name)
+    return full_name
+
+
+def _get_use_created() -> bool:
+    """False when PROMETHEUS_DISABLE_CREATED_SERIES is true, 1 or t (any case)."""
+    return os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() not in ("true", "1", "t")
+
+
+_use_created = _get_use_created()
+
+
+def disable_created_metrics() -> None:
+    """Stop exporting ``_created`` series (takes effect at the next collect)."""
+    global _use_created
+    _use_created = False
+
+
+def enable_created_metrics() -> None:
+    """Export ``_created`` series again (takes effect at the next collect)."""
+    global _use_created
+    _use_created = True
+
+
+def _key_getter(labelnames: Tuple[str, ...]) -> Callable[[Dict[str, Any]], Tuple[Any, ...]]:
+    """A function from ``labels()`` keyword arguments to the child key tuple."""
+    if len(labelnames) == 1:
+        (only,) = labelnames
+        return lambda labelkwargs: (labelkwargs[only],)
+    return itemgetter(*labelnames)
+
+
+class _MissingLabelValues:
+    """The value store of a labelled parent: every update raises ValueError.
+
+    Putting this object where a child has its slot lets the hot path skip the
+    "has label values?" check: a parent fails on first touch, with the
+    message the classic client gives.
+    """
+
+    __slots__ = ("_message",)
+
+    def __init__(self, metric_type: str) -> None:
+        self._message = "%s metric is missing label values" % metric_type
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(self._message)
+
+    inc = set = get = set_exemplar = get_exemplar = _refuse
+
+
+class MetricWrapperBase(Collector):
+    """Common machinery of the metric classes: naming, labels, children, collect.
+
+    Raises ValueError (or DuplicateTimeseries from the registry) at
+    construction for bad names, label names and clashes; nothing is
+    registered when construction fails.
+    """
+
+    _type: Optional[str] = None
+    _reserved_labelnames: Sequence[str] = ()
+    # Suffixes of the samples a child produces, in output order; the metric
+    # layer turns them into full sample names once per collect.
+    _sample_suffixes: Tuple[str, ...] = ("",)
+
+    def _is_observable(self) -> bool:
+        # Whether this metric is observable, i.e.
+        # * a metric without label names and values, or
+        # * the child of a labelled metric.
+        return not self._labelnames or (self._labelnames and self._labelvalues)  # type: ignore[return-value]
+
+    def _raise_if_not_observable(self) -> None:
+        if not self._is_observable():
+            raise ValueError("%s metric is missing label values" % str(self._type))
+
+    def _is_parent(self) -> bool:
+        return self._labelnames and not self._labelvalues  # type: ignore[return-value]
+
+    def _get_metric(self) -> Metric:
+        return Metric(self._name, self._documentation, self._type, self._unit)  # type: ignore[arg-type]
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._get_metric()]
+
+    def collect(self) -> Iterable[Metric]:
+        """A one-element list holding this family with all its samples."""
+        metric = self._get_metric()
+        cls = type(self)
+        if (
+            cls._child_samples is MetricWrapperBase._child_samples
+            and cls._samples is MetricWrapperBase._samples
+            and cls._multi_samples is MetricWrapperBase._multi_samples
+        ):
+            name = self._name
+            sample_names = [name + suffix for suffix in self._sample_suffixes]
+            use_created = _use_created
+            out = metric.samples
+            if self._is_parent():
+                with self._lock:
+                    children = list(self._metrics.values())
+                for child in children:
+                    child._append_samples(out, sample_names, use_created)
+            else:
+                self._append_samples(out, sample_names, use_created)
+        else:  # a subclass customised the classic sample hooks: honour them
+            for suffix, labels, value, timestamp, exemplar, native_histogram in self._samples():
+                metric.add_sample(self._name + suffix, labels, value, timestamp, exemplar, native_histogram)
+        return [metric]
+
+    def __str__(self) -> str:
+        return f"{self._type}:{self._name}"
+
+    def __repr__(self) -> str:
+        metric_type = type(self)
+        return f"{metric_type.__module__}.{metric_type.__name__}({self._name})"
+
+    def __init__(
+        self: T,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Optional[CollectorRegistry] = REGISTRY,
+        _labelvalues: Optional[Sequence[str]] = None,
+    ) -> None:
+        self._original_name = name
+        self._namespace = namespace
+        self._subsystem = subsystem
+        self._name = _build_full_name(self._type, name, namespace, subsystem, unit)  # type: ignore[arg-type]
+        self._labelnames = _validate_labelnames(self, labelnames)
+        self._labelvalues = tuple(_labelvalues or ())
+        self._kwargs: Dict[str, Any] = {}
+        self._documentation = documentation
+        self._unit = unit
+
+        _validate_metric_name(self._name)
+
+        if self._is_parent():
+            # Prevent a race condition when creating children.
+            self._lock = RLock()
+            self._metrics: Dict[Sequence[str], T] = {}
+            self._key_from_kwargs = _key_getter(self._labelnames)
+            self._parent_init()
+
+        if self._is_observable():
+            self._labelset = LabelSet(zip(self._labelnames, self._labelvalues))
+            self._metric_init()
+
+        if not self._labelvalues:
+            # Register the family, not its children.
+            if registry:
+                registry.register(self)
+
+    def labels(self: T, *labelvalues: Any, **labelkwargs: Any) -> T:
+        """Return the child for these label values, creating it on first use.
+
+        Positional values follow the declared label-name order; keyword values
+        may come in any order. Values are converted with ``str()``.
+
+        Raises ValueError when the metric has no label names, when called on a
+        child, when mixing positional and keyword values, or for a wrong
+        count or wrong names.
+        """
+        # Fast paths: an existing child, looked up without a lock. Anything
+        # unusual (new child, non-str values, wrong names) falls through.
+        if not labelkwargs:
+            try:
+                return self._metrics[labelvalues]
+            except (KeyError, TypeError, AttributeError):
+                pass
+        elif not labelvalues:
+            try:
+                child = self._metrics[self._key_from_kwargs(labelkwargs)]
+                if len(labelkwargs) == len(self._labelnames):
+                    return child
+            except (KeyError, TypeError, AttributeError):
+                pass
+        return self._create_child(labelvalues, labelkwargs)
+
+    def _create_child(self: T, labelvalues: Tuple[Any, ...], labelkwargs: Dict[str, Any]) -> T:
+        if not self._labelnames:
+            raise ValueError("No label names were set when constructing %s" % self)
+
+        if self._labelvalues:
+            raise ValueError(
+                "{} already has labels set ({}); can not chain calls to .labels()".format(
+                    self, dict(zip(self._labelnames, self._labelvalues))
+                )
+            )
+
+        if labelvalues and labelkwargs:
+            raise ValueError("Can't pass both *args and **kwargs")
+
+        if labelkwargs:
+            if sorted(labelkwargs) != sorted(self._labelnames):
+                raise ValueError("Incorrect label names")
+            key = tuple(str(labelkwargs[labelname]) for labelname in self._labelnames)
+        else:
+            if len(labelvalues) != len(self._labelnames):
+                raise ValueError("Incorrect label count")
+            key = tuple(str(value) for value in labelvalues)
+
+        with self._lock:
+            child = self._metrics.get(key)
+            if child is None:
+                child = self.__class__(
+                    self._original_name,
+                    documentation=self._documentation,
+                    labelnames=self._labelnames,
+                    namespace=self._namespace,
+                    subsystem=self._subsystem,
+                    unit=self._unit,
+                    _labelvalues=key,
+                    **self._kwargs,
+                )
+                self._metrics[key] = child
+            return child
+
+    def remove(self, *labelvalues: Any) -> None:
+        """Remove the child with these label values; unknown values are ignored.
+
+        Raises ValueError when the metric has no label names or the count is wrong.
+        """
+        if not self._labelnames:
+            raise ValueError("No label names were set when constructing %s" % self)
+
+        if len(labelvalues) != len(self._labelnames):
+            raise ValueError(
+                "Incorrect label count (expected %d, got %s)" % (len(self._labelnames), labelvalues)
+            )
+        key = tuple(str(value) for value in labelvalues)
+        with self._lock:
+            self._metrics.pop(key, None)
+
+    def remove_by_labels(self, labels: Dict[str, str]) -> None:
+        """Remove every child whose labels include all the given pairs.
+
+        Raises ValueError when the metric has no label names or a given label
+        name is unknown, TypeError when ``labels`` is not a dict.
+        """
+        if not self._labelnames:
+            raise ValueError("No label names were set when constructing %s" % self)
+
+        if not isinstance(labels, dict):
+            raise TypeError("labels must be a dict of {label_name: label_value}")
+
+        if not labels:
+            return
+
+        invalid = [name for name in labels if name not in self._labelnames]
+        if invalid:
+            raise ValueError("Unknown label names: %s; expected %s" % (invalid, self._labelnames))
+
+        wanted = [(self._labelnames.index(name), str(value)) for name, value in labels.items()]
+        with self._lock:
+            for key in [key for key in self._metrics if all(key[i] == value for i, value in wanted)]:
+                del self._metrics[key]
+
+    def clear(self) -> None:
+        """Remove all children (a no-op for a metric without labels)."""
+        if not self._labelnames:
+            return
+        with self._lock:
+            self._metrics = {}
+
+    # The classic sample hooks. Subclasses may override them; otherwise the
+    # faster _append_samples path is used by collect().
+
+    def _samples(self) -> Iterable[Sample]:
+        if self._is_parent():
+            return self._multi_samples()
+        else:
+            return self._child_samples()
+
+    def _multi_samples(self) -> Iterable[Sample]:
+        with self._lock:
+            metrics = self._metrics.copy()
+        for labels, metric in metrics.items():
+            series_labels = list(zip(self._labelnames, labels))
+            for suffix, sample_labels, value, timestamp, exemplar, native_histogram in metric._samples():
+                yield Sample(
+                    suffix,
+                    dict(series_labels + list(sample_labels.items())),
+                    value,
+                    timestamp,
+                    exemplar,
+                    native_histogram,
+                )
+
+    def _child_samples(self) -> Iterable[Sample]:
+        """This child's samples with suffix names and only their own labels."""
+        out: List[Sample] = []
+        self._append_samples(out, list(self._sample_suffixes), _use_created)
+        labelnames = self._labelnames
+        if not labelnames:
+            return out
+        return [
+            sample._replace(labels={k: v for k, v in sample.labels.items() if k not in labelnames})
+            for sample in out
+        ]
+
+    def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
+        """Append this child's samples, with full names and labels, to ``out``."""
+        raise NotImplementedError("_append_samples() must be implemented by %r" % self)
+
+    def _metric_init(self) -> None:  # pragma: no cover - abstract
+        """Initialize the metric object as a child, i.e. when it has labels (if any) set.
+
+        This is factored as a separate function to allow for deferred
+        initialization.
+        """
+        raise NotImplementedError("_metric_init() must be implemented by %r" % self)
+
+    def _parent_init(self) -> None:
+        """Give a labelled parent stand-in value stores that refuse updates."""
+        self._value = _MissingLabelValues(self._type)  # type: ignore[arg-type]
+
+
+class Counter(MetricWrapperBase):
+    """A Counter tracks counts of events or running totals.
+
+    Example use cases for Counters:
+    - Number of requests processed
+    - Number of items that were inserted into a queue
+    - Total amount of data that a system has processed
+
+    Counters can only go up (and be reset when the process restarts). If your
+    use case can go down, you should use a Gauge instead.
+
+    An example for a Counter:
+
+        from prometheus_client import Counter
+
+        c = Counter('my_failures_total', 'Description of counter')
+        c.inc()     # Increment by 1
+        c.inc(1.6)  # Increment by given value
+
+    There are utilities to count exceptions raised:
+
+        @c.count_exceptions()
+        def f():
+            pass
+
+        with c.count_exceptions():
+            pass
+
+        # Count only one type of exception
+        with c.count_exceptions(ValueError):
+            pass
+
+    Thread safety: ``inc`` is lock-free and safe from any thread or signal handler.
+    """
+
+    _type = "counter"
+    _sample_suffixes = ("_total", "_created")
+
+    def _metric_init(self) -> None:
+        self._value = values.ValueClass(
+            self._type, self._name, self._name + "_total", self._labelnames, self._labelvalues, self._documentation
+        )
+        self._created = time.time()
+
+    def inc(self, amount: float = 1, exemplar: Optional[Dict[str, str]] = None) -> None:
+        """Increment counter by the given amount.
+
+        Raises ValueError for a negative amount or on a labelled parent.
+        """
+        if amount < 0:
+            self._raise_if_not_observable()
+            raise ValueError("Counters can only be incremented by non-negative amounts.")
+        self._value.inc(amount)
+        if exemplar:
+            _validate_exemplar(exemplar)
+            self._value.set_exemplar(Exemplar(exemplar, amount, time.time()))
+
+    def reset(self) -> None:
+        """Reset the counter to zero. Use this when a logical process restarts without restarting the actual python process."""
+        if self._is_parent():
+            raise AttributeError("'%s' object has no attribute '_value'" % type(self).__name__)
+        self._value.set(0)
+        self._created = time.time()
+
+    def count_exceptions(
+        self, exception: Union[Type[BaseException], Tuple[Type[BaseException], ...]] = Exception
+    ) -> ExceptionCounter:
+        """Count exceptions in a block of code or function.
+
+        Can be used as a function decorator or context manager.
+        Increments the counter when an exception of the given
+        type is raised up out of the code.
+        """
+        self._raise_if_not_observable()
+        return ExceptionCounter(self, exception)
+
+    def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
+        value = self._value
+        out.append(_new_sample(Sample, (sample_names[0], self._labelset, value.get(), None, value.get_exemplar(), None)))
+        if use_created:
+            out.append(_new_sample(Sample, (sample_names[1], self._labelset, self._created, None, None, None)))
+
+
+class Gauge(MetricWrapperBase):
+    """Gauge metric, to report instantaneous values.
+
+     Examples of Gauges include:
+        - Inprogress requests
+        - Number of items in a queue
+        - Free memory
+        - Total memory
+        - Temperature
+
+     Gauges can go both up and down.
+
+        from prometheus_client import Gauge
+
+        g = Gauge('my_inprogress_requests', 'Description of gauge')
+        g.inc()      # Increment by 1
+        g.dec(10)    # Decrement by given value
+        g.set(4.2)   # Set to a given value
+
+     There are utilities for common use cases:
+
+        g.set_to_current_time()   # Set to current unixtime
+
+        # Increment when entered, decrement when exited.
+        @g.track_inprogress()
+        def f():
+            pass
+
+        with g.track_inprogress():
+            pass
+
+     A Gauge can also take its value from a callback:
+
+        d = Gauge('data_objects', 'Number of objects')
+        my_dict = {}
+        d.set_function(lambda: len(my_dict))
+
+    Thread safety: ``inc``, ``dec`` and ``set`` are lock-free and safe from
+    any thread or signal handler.
+    """
+
+    _type = "gauge"
+    _MULTIPROC_MODES = frozenset(
+        ("all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum", "mostrecent", "livemostrecent")
+    )
+    _MOST_RECENT_MODES = frozenset(("mostrecent", "livemostrecent"))
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Optional[CollectorRegistry] = REGISTRY,
+        _labelvalues: Optional[Sequence[str]] = None,
+        multiprocess_mode: Literal[
+            "all", "liveall", "min", "livemin", "max", "livemax", "sum", "livesum", "mostrecent", "livemostrecent"
+        ] = "all",
+    ):
+        self._multiprocess_mode = multiprocess_mode
+        if multiprocess_mode not in self._MULTIPROC_MODES:
+            raise ValueError("Invalid multiprocess mode: " + multiprocess_mode)
+        self._is_most_recent = self._multiprocess_mode in self._MOST_RECENT_MODES
+        self._function: Optional[Callable[[], float]] = None
+        super().__init__(
+            name=name,
+            documentation=documentation,
+            labelnames=labelnames,
+            namespace=namespace,
+            subsystem=subsystem,
+            unit=unit,
+            registry=registry,
+            _labelvalues=_labelvalues,
+        )
+        self._kwargs["multiprocess_mode"] = self._multiprocess_mode
+
+    def _metric_init(self) -> None:
+        self._value = values.ValueClass(
+            self._type,
+            self._name,
+            self._name,
+            self._labelnames,
+            self._labelvalues,
+            self._documentation,
+            multiprocess_mode=self._multiprocess_mode,
+        )
+
+    def inc(self, amount: float = 1) -> None:
+        """Increment gauge by the given amount."""
+        if self._is_most_recent:
+            raise RuntimeError("inc must not be used with the mostrecent mode")
+        self._value.inc(amount)
+
+    def dec(self, amount: float = 1) -> None:
+        """Decrement gauge by the given amount."""
+        if self._is_most_recent:
+            raise RuntimeError("dec must not be used with the mostrecent mode")
+        self._value.inc(-amount)
+
+    def set(self, value: float) -> None:
+        """Set gauge to the given value (converted with ``float()``).
+
+        In the mostrecent modes the storage backend, which was told the mode
+        when it allocated the slot, records the time of the update itself.
+        """
+        self._value.set(value)
+
+    def set_to_current_time(self) -> None:
+        """Set gauge to the current unixtime."""
+        self.set(time.time())
+
+    def track_inprogress(self) -> InprogressTracker:
+        """Track inprogress blocks of code or functions.
+
+        Can be used as a function decorator or context manager.
+        Increments the gauge when the code is entered,
+        and decrements when it is exited.
+        """
+        self._raise_if_not_observable()
+        return InprogressTracker(self)
+
+    def time(self) -> Timer:
+        """Time a block of code or function, and set the duration in seconds.
+
+        Can be used as a function decorator or context manager.
+        """
+        return Timer(self, "set")
+
+    def set_function(self, f: Callable[[], float]) -> None:
+        """Call the provided function to return the Gauge value.
+
+        The function must return a float, and may be called from
+        multiple threads. All other methods of the Gauge become NOOPs.
+        """
+        self._raise_if_not_observable()
+        self._function = f
+
+    def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
+        function = self._function
+        value = self._value.get() if function is None else float(function())
+        out.append(_new_sample(Sample, (sample_names[0], self._labelset, value, None, None, None)))
+
+
+class Summary(MetricWrapperBase):
+    """A Summary tracks the size and number of events.
+
+    Example use cases for Summaries:
+    - Response latency
+    - Request size
+
+    Example for a Summary:
+
+        from prometheus_client import Summary
+
+        s = Summary('potatoes_eaten', 'Potatoes eaten')
+        s.observe(10)  # Observe 10 potatoes
+
+    Example for a Summary using time:
+
+        from prometheus_client import Summary
+
+        REQUEST_TIME = Summary('response_latency_seconds', 'Response latency (seconds)')
+
+        @REQUEST_TIME.time()
+        def create_response(request):
+          '''A dummy function'''
+          time.sleep(1)
+
+    Example for using the same Summary object as a context manager:
+
+        with REQUEST_TIME.time():
+            pass  # Logic to be timed
+
+    Thread safety: ``observe`` is lock-free; a scrape that races with it may
+    see the count and the sum of slightly different moments.
+    """
+
+    _type = "summary"
+    _reserved_labelnames = ["quantile"]
+    _sample_suffixes = ("_count", "_sum", "_created")
+
+    def _metric_init(self) -> None:
+        self._count = values.ValueClass(
+            self._type, self._name, self._name + "_count", self._labelnames, self._labelvalues, self._documentation
+        )
+        self._sum = values.ValueClass(
+            self._type, self._name, self._name + "_sum", self._labelnames, self._labelvalues, self._documentation
+        )
+        self._created = time.time()
+
+    def _parent_init(self) -> None:
+        self._count = self._sum = _MissingLabelValues(self._type)
+
+    def observe(self, amount: float) -> None:
+        """Observe the given amount.
+
+        The amount is usually positive or zero. Negative values are
+        accepted but prevent current versions of Prometheus from
+        properly detecting counter resets in the sum of
+        observations. See
+        https://prometheus.io/docs/practices/histograms/#count-and-sum-of-observations
+        for details.
+        """
+        self._count.inc(1)
+        self._sum.inc(amount)
+
+    def time(self) -> Timer:
+        """Time a block of code or function, and observe the duration in seconds.
+
+        Can be used as a function decorator or context manager.
+        """
+        return Timer(self, "observe")
+
+    def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
+        labelset = self._labelset
+        out.append(_new_sample(Sample, (sample_names[0], labelset, self._count.get(), None, None, None)))
+        out.append(_new_sample(Sample, (sample_names[1], labelset, self._sum.get(), None, None, None)))
+        if use_created:
+            out.append(_new_sample(Sample, (sample_names[2], labelset, self._created, None, None, None)))
+
+
+# Rendered `le` values of bucket bounds seen so far: most programs use a few
+# bucket layouts, and every child of a histogram shares its parent's.
+_le_strings: Dict[float, str] = {}
+
+
+def _le_string(bound: float) -> str:
+    text = _le_strings.get(bound)
+    if text is None:
+        text = _le_strings[bound] = floatToGoString(bound)
+    return text
+
+
+class Histogram(MetricWrapperBase):
+    """A Histogram tracks the size and number of events in buckets.
+
+    You can use Histograms for aggregatable calculation of quantiles.
+
+    Example use cases:
+    - Response latency
+    - Request size
+
+    Example for a Histogram:
+
+        from prometheus_client import Histogram
+
+        h = Histogram('request_size_bytes', 'Request size (bytes)')
+        h.observe(512)  # Observe 512 (bytes)
+
+    Example for a Histogram using time:
+
+        from prometheus_client import Histogram
+
+        REQUEST_TIME = Histogram('response_latency_seconds', 'Response latency (seconds)')
+
+        @REQUEST_TIME.time()
+        def create_response(request):
+          '''A dummy function'''
+          time.sleep(1)
+
+    Example of using the same Histogram object as a context manager:
+
+        with REQUEST_TIME.time():
+            pass  # Logic to be timed
+
+    The default buckets are intended to cover a typical web/rpc request from milliseconds to seconds.
+    They can be overridden by passing `buckets` keyword argument to `Histogram`.
+
+    Thread safety: ``observe`` is lock-free (one binary search and two slot
+    adds); a scrape that races with it may see buckets and sum of slightly
+    different moments.
+    """
+
+    _type = "histogram"
+    _reserved_labelnames = ["le"]
+    DEFAULT_BUCKETS = (
+        0.005,
+        0.01,
+        0.025,
+        0.05,
+        0.075,
+        0.1,
+        0.25,
+        0.5,
+        0.75,
+        1.0,
+        2.5,
+        5.0,
+        7.5,
+        10.0,
+        INF,
+    )
+    _sample_suffixes = ("_bucket", "_count", "_sum", "_created")
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Optional[CollectorRegistry] = REGISTRY,
+        _labelvalues: Optional[Sequence[str]] = None,
+        buckets: Sequence[Union[float, str]] = DEFAULT_BUCKETS,
+    ):
+        self._prepare_buckets(buckets)
+        super().__init__(
+            name=name,
+            documentation=documentation,
+            labelnames=labelnames,
+            namespace=namespace,
+            subsystem=subsystem,
+            unit=unit,
+            registry=registry,
+            _labelvalues=_labelvalues,
+        )
+        self._kwargs["buckets"] = buckets
+
+    def _prepare_buckets(self, source_buckets: Sequence[Union[float, str]]) -> None:
+        buckets = [float(b) for b in source_buckets]
+        if buckets != sorted(buckets):
+            # This is probably an error on the part of the user,
+            # so raise rather than sorting for them.
+            raise ValueError("Buckets not in sorted order")
+        if buckets and buckets[-1] != INF:
+            buckets.append(INF)
+        if len(buckets) < 2:
+            raise ValueError("Must have at least two buckets")
+        self._upper_bounds = buckets
+        self._le_values = [_le_string(bound) for bound in buckets]
+        self._has_sum = buckets[0] >= 0
+
+    def _metric_init(self) -> None:
+        self._buckets: List[Any] = []
+        self._created = time.time()
+        bucket_labelnames = self._labelnames + ("le",)
+        self._sum = values.ValueClass(
+            self._type, self._name, self._name + "_sum", self._labelnames, self._labelvalues, self._documentation
+        )
+        for le in self._le_values:
+            self._buckets.append(
+                values.ValueClass(
+                    self._type,
+                    self._name,
+                    self._name + "_bucket",
+                    bucket_labelnames,
+                    self._labelvalues + (le,),
+                    self._documentation,
+                )
+            )
+
+    def _parent_init(self) -> None:
+        self._sum = _MissingLabelValues(self._type)
+
+    def observe(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        """Observe the given amount.
+
+        The amount is usually positive or zero. Negative values are
+        accepted but prevent current versions of Prometheus from
+        properly detecting counter resets in the sum of
+        observations. See
+        https://prometheus.io/docs/practices/histograms/#count-and-sum-of-observations
+        for details. NaN is added to the sum and counted in no bucket.
+        """
+        self._sum.inc(amount)
+        upper_bounds = self._upper_bounds
+        index = bisect_left(upper_bounds, amount)
+        if amount <= upper_bounds[index]:  # false only for NaN, which bisects to 0
+            bucket = self._buckets[index]
+            bucket.inc(1)
+            if exemplar:
+                _validate_exemplar(exemplar)
+                bucket.set_exemplar(Exemplar(exemplar, amount, time.time()))
+
+    def time(self) -> Timer:
+        """Time a block of code or function, and observe the duration in seconds.
+
+        Can be used as a function decorator or context manager.
+        """
+        return Timer(self, "observe")
+
+    def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
+        bucket_name = sample_names[0]
+        labelset = self._labelset
+        cumulative = 0.0
+        append = out.append
+        for le, bucket in zip(self._le_values, self._buckets):
+            cumulative += bucket.get()
+            labels = labelset.copy()
+            labels["le"] = le
+            append(_new_sample(Sample, (bucket_name, labels, cumulative, None, bucket.get_exemplar(), None)))
+        append(_new_sample(Sample, (sample_names[1], labelset, cumulative, None, None, None)))
+        if self._has_sum:
+            append(_new_sample(Sample, (sample_names[2], labelset, self._sum.get(), None, None, None)))
+        if use_created:
+            append(_new_sample(Sample, (sample_names[3], labelset, self._created, None, None, None)))
+
+
+class Info(MetricWrapperBase):
+    """Info metric, key-value pairs.
+
+     Examples of Info include:
+        - Build information
+        - Version information
+        - Potential target metadata
+
+     Example usage:
+        from prometheus_client import Info
+
+        i = Info('my_build', 'Description of info')
+        i.info({'version': '1.2.3', 'buildhost': 'foo@bar'})
+
+     Info metrics do not work in multiprocess mode.
+
+    Thread safety: ``info`` replaces the whole label set atomically.
+    """
+
+    _type = "info"
+    _sample_suffixes = ("_info",)
+
+    def _metric_init(self) -> None:
+        self._labelname_set = set(self._labelnames)
+        self._lock = Lock()
+        self._value: Dict[str, str] = {}
+        self._info_labelset = self._labelset
+
+    def _parent_init(self) -> None:
+        pass  # info() on a parent fails on the missing _labelname_set, as classic
+
+    def info(self, val: Dict[str, str]) -> None:
+        """Set info metric.
+
+        Raises ValueError when a key is one of the metric's label names or a
+        value is None.
+        """
+        if self._labelname_set.intersection(val.keys()):
+            raise ValueError(
+                "Overlapping labels for Info metric, metric: {} child: {}".format(self._labelnames, val)
+            )
+        if any(i is None for i in val.values()):
+            raise ValueError("Label value cannot be None")
+        value = dict(val)
+        labelset = LabelSet(self._labelset)
+        labelset.update(value)  # built before publication, never mutated after
+        with self._lock:
+            self._value = value
+            self._info_labelset = labelset
+
+    def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
+        out.append(_new_sample(Sample, (sample_names[0], self._info_labelset, 1.0, None, None, None)))
+
+
+class Enum(MetricWrapperBase):
+    """Enum metric, which of a set of states is true.
+
+     Example usage:
+        from prometheus_client import Enum
+
+        e = Enum('task_state', 'Description of enum',
+          states=['starting', 'running', 'stopped'])
+        e.state('running')
+
+     The first listed state will be the default.
+     Enum metrics do not work in multiprocess mode.
+
+    Thread safety: ``state`` is an atomic assignment.
+    """
+
+    _type = "stateset"
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Sequence[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Optional[CollectorRegistry] = REGISTRY,
+        _labelvalues: Optional[Sequence[str]] = None,
+        states: Optional[Sequence[str]] = None,
+    ):
+        if name in labelnames:
+            raise ValueError(f"Overlapping labels for Enum metric: {name}")
+        if not states:
+            raise ValueError(f"No states provided for Enum metric: {name}")
+        self._states = states
+        super().__init__(
+            name=name,
+            documentation=documentation,
+            labelnames=labelnames,
+            namespace=namespace,
+            subsystem=subsystem,
+            unit=unit,
+            registry=registry,
+            _labelvalues=_labelvalues,
+        )
+        self._kwargs["states"] = states
+
+    def _metric_init(self) -> None:
+        self._value = 0
+        self._lock = Lock()
+        self._state_labelsets = []
+        for state in self._states:
+            labelset = LabelSet(self._labelset)
+            labelset[self._name] = state  # built before publication, never mutated after
+            self._state_labelsets.append(labelset)
+
+    def _parent_init(self) -> None:
+        pass
+
+    def state(self, state: str) -> None:
+        """Set enum metric state.
+
+        Raises ValueError on a labelled parent or for an unknown state.
+        """
+        self._raise_if_not_observable()
+        with self._lock:
+            self._value = self._states.index(state)
+
+    def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
+        name = sample_names[0]
+        current = self._value
+        for index, labelset in enumerate(self._state_labelsets):
+            out.append(_new_sample(Sample, (name, labelset, 1 if index == current else 0, None, None, None)))
+
+
+__all__ = [
+    "Counter",
+    "Enum",
+    "Gauge",
+    "Histogram",
+    "Info",
+    "MetricWrapperBase",
+    "Summary",
+    "disable_created_metrics",
+    "enable_created_metrics",
+]
