@@ -73,7 +73,7 @@ add_slot(double *slot, double amount)
 
 /* float() of an argument the way the classic value classes see it:
  * a float is taken as is, anything else goes through __float__/__index__.
- * Strings are rejected with TypeError, as `0.0 + '1'` would be. */
+ * Strings are rejected with the TypeError `0.0 += '1'` gives. */
 static inline int
 as_double(PyObject *obj, double *out)
 {
@@ -91,6 +91,11 @@ as_double(PyObject *obj, double *out)
     }
     double value = PyFloat_AsDouble(obj);
     if (value == -1.0 && PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            /* The message a float += amount gives, as classic value stores raise. */
+            PyErr_Format(PyExc_TypeError, "unsupported operand type(s) for +=: 'float' and '%.200s'",
+                         Py_TYPE(obj)->tp_name);
+        }
         return -1;
     }
     *out = value;

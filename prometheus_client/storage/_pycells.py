@@ -24,10 +24,15 @@ _DOUBLE = struct.Struct("d")
 
 
 def _as_double(amount: Any) -> float:
-    """``float(amount)`` for numbers only: strings raise TypeError like C's."""
+    """``float(amount)`` for numbers only; other types raise the TypeError of ``0.0 += amount``."""
     if isinstance(amount, (str, bytes, bytearray)):
-        raise TypeError("must be real number, not %s" % type(amount).__name__)
-    return float(amount)
+        raise TypeError("unsupported operand type(s) for +=: 'float' and '%s'" % type(amount).__name__)
+    try:
+        return float(amount)
+    except TypeError:
+        raise TypeError(
+            "unsupported operand type(s) for +=: 'float' and '%s'" % type(amount).__name__
+        ) from None
 
 
 class Cell:
