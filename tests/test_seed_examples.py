@@ -83,3 +83,49 @@ def test_seed_example_runs_unchanged(blocks, group):
     )
     assert result.returncode == 0, result.stderr
     assert expected_line in result.stdout.splitlines(), result.stdout
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# HTTP examples: the same code with the port swapped for a free one; the
+# process is kept alive after the example returns (servers run in daemon
+# threads) and the test scrapes it.
+HTTP_EXAMPLES = {
+    "start_http_server": "start_http_server(8000)\n",
+    "wsgi": "httpd.serve_forever()",
+    "start_wsgi_server": "start_wsgi_server(8000)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HTTP_EXAMPLES))
+def test_seed_http_examples_serve_metrics(blocks, name):
+    import time
+    import urllib.request
+
+    port = _free_port()
+    program = _block(HTTP_EXAMPLES[name]).replace("8000", str(port))
+    program += "\nimport time\ntime.sleep(60)\n"
+    process = subprocess.Popen([sys.executable, "-c", program], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as response:
+                    body = response.read().decode()
+                    content_type = response.headers["Content-Type"]
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(process.stderr.read().decode() if process.poll() is not None else "timeout")
+                time.sleep(0.1)
+    finally:
+        process.kill()
+        process.wait()
+    assert content_type == "text/plain; version=0.0.4; charset=utf-8"
+    assert "# TYPE process_cpu_seconds_total counter" in body.splitlines()
