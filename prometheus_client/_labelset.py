@@ -15,7 +15,7 @@ both compute the text, and either result is correct.
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Any, Dict
 
 
 class LabelSet(dict):
@@ -23,9 +23,25 @@ class LabelSet(dict):
 
     __slots__ = ("rendered",)
 
-    def __init__(self, *args: object, **kwargs: str) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, **kwargs: str) -> None:
+        dict.__init__(self, *args, **kwargs)
         self.rendered: Dict[object, str] = {}
 
-    def __reduce__(self):  # pickling/deepcopy gives a plain dict's behaviour
-        return (self.__class__, (dict(self),))
+    def __reduce__(self):  # pickling/deepcopy rebuild it like a dict
+        return (labelset, (dict(self),))
+
+
+_new_dict = dict.__new__
+_update_dict = dict.update
+
+
+def labelset(pairs: Any = ()) -> LabelSet:
+    """``LabelSet(pairs)`` without running a Python ``__init__``.
+
+    Creating a child is a hot path for high-churn label values, and a Python
+    ``__init__`` on a dict subclass costs more than the dict itself.
+    """
+    labels = _new_dict(LabelSet)
+    _update_dict(labels, pairs)
+    labels.rendered = {}
+    return labels

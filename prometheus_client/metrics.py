@@ -42,7 +42,7 @@ from typing import (
 )
 
 from . import values  # ValueClass is looked up at call time
-from ._labelset import LabelSet
+from ._labelset import LabelSet, labelset
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
 from .registry import Collector, CollectorRegistry, REGISTRY
@@ -205,13 +205,18 @@ class MetricWrapperBase(Collector):
         self._namespace = namespace
         self._subsystem = subsystem
         self._name = _build_full_name(self._type, name, namespace, subsystem, unit)  # type: ignore[arg-type]
-        self._labelnames = _validate_labelnames(self, labelnames)
+        if _labelvalues:
+            # A child: its parent validated these very names already.
+            self._labelnames = tuple(labelnames)
+        else:
+            self._labelnames = _validate_labelnames(self, labelnames)
         self._labelvalues = tuple(_labelvalues or ())
         self._kwargs: Dict[str, Any] = {}
         self._documentation = documentation
         self._unit = unit
 
-        _validate_metric_name(self._name)
+        if not _labelvalues:
+            _validate_metric_name(self._name)
 
         if self._is_parent():
             # Prevent a race condition when creating children.
@@ -221,7 +226,7 @@ class MetricWrapperBase(Collector):
             self._parent_init()
 
         if self._is_observable():
-            self._labelset = LabelSet(zip(self._labelnames, self._labelvalues))
+            self._labelset = labelset(zip(self._labelnames, self._labelvalues))
             self._metric_init()
 
         if not self._labelvalues:
@@ -243,9 +248,11 @@ class MetricWrapperBase(Collector):
         # unusual (new child, non-str values, wrong names) falls through.
         if not labelkwargs:
             try:
-                return self._metrics[labelvalues]
-            except (KeyError, TypeError, AttributeError):
-                pass
+                child = self._metrics.get(labelvalues)
+            except (TypeError, AttributeError):
+                child = None
+            if child is not None:
+                return child
         elif not labelvalues:
             try:
                 child = self._metrics[self._key_from_kwargs(labelkwargs)]
@@ -276,7 +283,7 @@ class MetricWrapperBase(Collector):
         else:
             if len(labelvalues) != len(self._labelnames):
                 raise ValueError("Incorrect label count")
-            key = tuple(str(value) for value in labelvalues)
+            key = tuple(map(str, labelvalues))
 
         with self._lock:
             child = self._metrics.get(key)
@@ -443,7 +450,12 @@ class Counter(MetricWrapperBase):
 
         Raises ValueError for a negative amount or on a labelled parent.
         """
-        if amount < 0:
+        try:
+            negative = amount < 0
+        except TypeError:
+            self._raise_if_not_observable()  # the classic client's first complaint
+            raise
+        if negative:
             self._raise_if_not_observable()
             raise ValueError("Counters can only be incremented by non-negative amounts.")
         self._value.inc(amount)
@@ -576,7 +588,12 @@ class Gauge(MetricWrapperBase):
         """Decrement gauge by the given amount."""
         if self._is_most_recent:
             raise RuntimeError("dec must not be used with the mostrecent mode")
-        self._value.inc(-amount)
+        try:
+            negated = -amount
+        except TypeError:
+            self._raise_if_not_observable()  # the classic client's first complaint
+            raise
+        self._value.inc(negated)
 
     def set(self, value: float) -> None:
         """Set gauge to the given value (converted with ``float()``).
@@ -706,6 +723,8 @@ _le_strings: Dict[float, str] = {}
 
 
 def _le_string(bound: float) -> str:
+    if bound == 0:  # 0.0 and -0.0 are equal keys but render differently
+        return floatToGoString(bound)
     text = _le_strings.get(bound)
     if text is None:
         text = _le_strings[bound] = floatToGoString(bound)
@@ -922,11 +941,11 @@ class Info(MetricWrapperBase):
         if any(i is None for i in val.values()):
             raise ValueError("Label value cannot be None")
         value = dict(val)
-        labelset = LabelSet(self._labelset)
-        labelset.update(value)  # built before publication, never mutated after
+        info_labels = labelset(self._labelset)
+        info_labels.update(value)  # built before publication, never mutated after
         with self._lock:
             self._value = value
-            self._info_labelset = labelset
+            self._info_labelset = info_labels
 
     def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
         out.append(_new_sample(Sample, (sample_names[0], self._info_labelset, 1.0, None, None, None)))
@@ -984,9 +1003,9 @@ class Enum(MetricWrapperBase):
         self._lock = Lock()
         self._state_labelsets = []
         for state in self._states:
-            labelset = LabelSet(self._labelset)
-            labelset[self._name] = state  # built before publication, never mutated after
-            self._state_labelsets.append(labelset)
+            state_labels = labelset(self._labelset)
+            state_labels[self._name] = state  # built before publication, never mutated after
+            self._state_labelsets.append(state_labels)
 
     def _parent_init(self) -> None:
         pass
