@@ -17,6 +17,26 @@ deltas]}``); they become samples whose ``value`` is None and whose
 ``native_histogram`` holds the parsed ``NativeHistogram``.
 
 Families are generated lazily; ``# EOF`` must end the input.
+
+Where the reference client fails with another exception type on malformed
+input, this parser raises a ValueError instead:
+
+* a native-histogram value missing a required field (reference: KeyError)
+  -> ``Invalid native histogram, missing field <key>: <value text>``;
+* a native-histogram sample named like a counter-like sample (``_total``,
+  ``_sum``...; reference: TypeError) -> ``Counter-like samples must have a
+  number value: <line>``; a native sample named ``<family>_bucket`` or
+  ``_count`` (reference: AttributeError) -> the usual ``Invalid le label`` /
+  ``... must be an integer`` messages;
+* a group mixing ``Timestamp`` and float (exponent-form) timestamps
+  (reference: AttributeError) -> ``Mix of timestamp formats within a group:
+  <line>``;
+* a counter-like integer value beyond float range (reference:
+  OverflowError) -> ValueError with the same message.
+
+``Clashing name`` names the first clashing sample name in the order bare
+name, then the type's suffixes; the reference client picks one at random
+(set iteration order).
 """
 from __future__ import annotations
 
@@ -67,8 +87,11 @@ _COUNTER_LIKE_NEGATIVE_SUFFIXES = frozenset(('_total', '_sum', '_count', '_bucke
 # The common sample line: legacy name, optional plain label set, value and
 # optional timestamp, single spaces, no exemplar. Anything else takes the
 # general path.
+# It is never a native-histogram line (nothing after the label set opens a
+# brace).
 _FAST_SAMPLE_RE = re.compile(
-    r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^{}]*)\})? ([^\s{}"#_]+)(?: ([^\s{}"#_]+))?')
+    r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(%s)?\})? ([^\s{}"#_]+)(?: ([^\s{}"#_]+))?'
+    % _lexer.SIMPLE_LABELS)
 
 # Native-histogram fields: ``key:value`` pairs, and the span and delta lists.
 _NH_FIELD_RE = re.compile(r'(\w+):\s*([^,}]+)')
@@ -142,7 +165,7 @@ def _parse_remaining_text(text: str) -> Tuple[Union[int, float], Union[None, Tim
     exemplar_labels: Optional[Dict[str, str]] = None
     state = 'timestamp'
     in_quotes = False
-    for position, char in enumerate(text):
+    for char in text:
         if char == '"':
             in_quotes = not in_quotes
         if in_quotes:
@@ -165,8 +188,11 @@ def _parse_remaining_text(text: str) -> Tuple[Union[int, float], Union[None, Tim
         elif state == 'exemplarstartoflabels':
             if char != '{':
                 raise ValueError('Invalid line: ' + text)
+            # The label set runs from the first unquoted '{' of the text to
+            # its last unquoted '}', wherever the scan is.
+            labels_start = _next_unquoted_char(text, '{')
             labels_end = _last_unquoted_char(text, '}')
-            exemplar_labels = parse_labels(text[position + 1:labels_end], True)
+            exemplar_labels = parse_labels(text[labels_start + 1:labels_end], True)
             state = 'exemplarparsedlabels'
         elif state == 'exemplarparsedlabels':
             if char == '}':
@@ -226,23 +252,18 @@ def _parse_sample(text: str) -> Sample:
     return Sample(name, labels, value, timestamp, exemplar)
 
 
-def _parse_sample_line(line: str) -> Sample:
-    """Parse a sample line, taking the fast path when the line is plain."""
-    match = _FAST_SAMPLE_RE.fullmatch(line)
-    if match is not None:
-        name, labels_text, value_token, timestamp_token = match.groups()
-        labels: Optional[Dict[str, str]] = {}
-        if labels_text:
-            labels = _lexer.fast_labels(labels_text)
-        if labels is not None:
-            try:
-                value = _lexer.fast_number(value_token)
-                timestamp = None if timestamp_token is None else _parse_timestamp(timestamp_token)
-            except ValueError:
-                pass  # the general path reports the exact error
-            else:
-                return _tuple_new(Sample, (name, labels, value, timestamp, None, None))
-    return _parse_sample(line)
+def _fast_sample(match: re.Match[str]) -> Optional[Sample]:
+    """The sample of a line matched by ``_FAST_SAMPLE_RE``, or None to use the general path."""
+    name, labels_text, value_token, timestamp_token = match.groups()
+    labels = _lexer.simple_labels(labels_text) if labels_text else {}
+    if labels is None:
+        return None
+    try:
+        value = _lexer.fast_number(value_token)
+        timestamp = None if timestamp_token is None else _parse_timestamp(timestamp_token)
+    except ValueError:
+        return None  # the general path reports the exact error
+    return _tuple_new(Sample, (name, labels, value, timestamp, None, None))
 
 
 # --------------------------------------------------------------------------
@@ -441,16 +462,29 @@ def _same_timestamp(first: object, second: object) -> bool:
     return first == second
 
 
-def _timestamp_before(later: object, earlier: object) -> bool:
-    """True if ``earlier > later`` (mixed Timestamp/float compared as floats)."""
-    if type(earlier) is type(later):
-        return earlier > later  # type: ignore[operator]
-    return float(earlier) > float(later)  # type: ignore[arg-type]
+def _timestamp_before(later: object, earlier: object, line: str) -> bool:
+    """True if ``earlier > later``.
+
+    A Timestamp (integer or ``a.b`` form) and a float (exponent form) cannot
+    be compared; the reference client fails with an AttributeError there, so
+    the line is rejected.
+    """
+    if type(earlier) is not type(later):
+        raise ValueError('Mix of timestamp formats within a group: ' + line)
+    return earlier > later  # type: ignore[operator]
 
 
-def _is_nan(value: object) -> bool:
-    """math.isnan that accepts any number (ints are never NaN)."""
-    return isinstance(value, float) and value != value
+def _is_integral(value: object) -> bool:
+    """True for an int or an integral float (a native sample's None is not)."""
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+def _is_nan(value: float) -> bool:
+    """math.isnan, raising ValueError (not OverflowError) for an int beyond float range."""
+    try:
+        return math.isnan(value)
+    except OverflowError as error:
+        raise ValueError(str(error)) from None
 
 
 class _FamilyBuilder:
@@ -468,10 +502,10 @@ class _FamilyBuilder:
         self.typ = typ
         self.samples: List[Sample] = []
         self.allowed_names = allowed_names if allowed_names is not None else (name,)
-        self.group: Optional[tuple] = None
+        self.group: Optional[frozenset] = None
         self.group_timestamp: object = None
         self.group_series: Set[tuple] = set()
-        self.seen_groups: Set[tuple] = set()
+        self.seen_groups: Set[frozenset] = set()
         self.bucket_name = name + '_bucket'
         self.count_name = name + '_count'
         self.gcount_name = name + '_gcount'
@@ -491,13 +525,13 @@ class _FamilyBuilder:
         if typ == 'stateset' and name not in labels:
             raise ValueError('Stateset missing label: ' + line)
         if sample_name == self.bucket_name:
-            le = labels.get('le', 'NaN')
-            if le == 'NaN' or _isUncanonicalNumber(labels['le']):
+            le = labels.get('le', 'NaN') if labels is not None else 'NaN'
+            if le == 'NaN' or _isUncanonicalNumber(le):
                 raise ValueError('Invalid le label: ' + line)
-            if not isinstance(value, int) and not value.is_integer():
+            if not _is_integral(value):
                 raise ValueError('Bucket value must be an integer: ' + line)
         if sample_name == self.count_name or sample_name == self.gcount_name:
-            if not isinstance(value, int) and not value.is_integer():
+            if not _is_integral(value):
                 raise ValueError('Count value must be an integer: ' + line)
         if typ == 'summary' and name == sample_name:
             quantile = labels.get('quantile', -1)
@@ -535,30 +569,53 @@ class _FamilyBuilder:
                 + line)
 
     def _add_to_group(self, sample: Sample, line: str) -> None:
-        """Enforce contiguous children and timestamp order; drop duplicates."""
-        group_labels = _group_for_sample(sample, self.name, self.typ or 'unknown')
-        group = tuple(sorted(group_labels.items())) if group_labels is not None else None
+        """Enforce contiguous children and timestamp order; drop duplicates.
+
+        Label sets are compared as frozensets of items, which is equality of
+        the sorted item tuples the reference client compares, without sorting.
+        """
+        items = frozenset(sample.labels.items())
+        group = self._group_key(sample, items)
         timestamp = sample.timestamp
-        if self.group is not None and group != self.group and group in self.seen_groups:
-            raise ValueError('Invalid metric grouping: ' + line)
-        if self.group is not None and group == self.group:
-            if (timestamp is None) != (self.group_timestamp is None):
-                raise ValueError('Mix of timestamp presence within a group: ' + line)
-            if (self.group_timestamp is not None
-                    and _timestamp_before(timestamp, self.group_timestamp)
-                    and self.typ != 'info'):
-                raise ValueError('Timestamps went backwards within a group: ' + line)
+        current = self.group
+        if current is not None:
+            if group != current:
+                if group in self.seen_groups:
+                    raise ValueError('Invalid metric grouping: ' + line)
+                self.group_series = set()
+            else:
+                group_timestamp = self.group_timestamp
+                if (timestamp is None) != (group_timestamp is None):
+                    raise ValueError('Mix of timestamp presence within a group: ' + line)
+                if (group_timestamp is not None
+                        and _timestamp_before(timestamp, group_timestamp, line)
+                        and self.typ != 'info'):
+                    raise ValueError('Timestamps went backwards within a group: ' + line)
         else:
             self.group_series = set()
-        labels = sample.labels
-        series = (sample.name, tuple(sorted(labels.items())) if labels is not None else None)
-        if not _same_timestamp(timestamp, self.group_timestamp) or series not in self.group_series:
+        series = (sample.name, items)
+        if timestamp != self.group_timestamp or series not in self.group_series:
             # Not a duplicate left by timestamp truncation.
             self.samples.append(sample)
         self.group_series.add(series)
         self.group = group
         self.group_timestamp = timestamp
         self.seen_groups.add(group)
+
+    def _group_key(self, sample: Sample, items: frozenset) -> frozenset:
+        """``_group_for_sample`` as a frozenset of label items."""
+        typ = self.typ
+        if typ == 'info':
+            return frozenset()
+        if typ == 'summary' and sample.name == self.name:
+            left_out = 'quantile'
+        elif typ == 'stateset':
+            left_out = self.name
+        elif sample.name == self.bucket_name and typ in ('histogram', 'gaugehistogram'):
+            left_out = 'le'
+        else:
+            return items
+        return items - {(left_out, sample.labels[left_out])}
 
 
 class _OpenMetricsReader:
@@ -622,28 +679,28 @@ class _OpenMetricsReader:
         else:
             raise ValueError('Invalid line: ' + line)
 
-    def sample(self, line: str) -> Iterator[Metric]:
-        """Handle a sample line."""
-        family = self.family
-        is_native = False
-        if family is not None and family.typ == 'histogram':
-            sample = _parse_nh_sample(line, _NATIVE_HISTOGRAM_SUFFIXES)
+    def parse_sample(self, line: str) -> Tuple[Sample, bool]:
+        """Parse a sample line: ``(sample, is_native_histogram)``."""
+        match = _FAST_SAMPLE_RE.fullmatch(line)
+        if match is not None:
+            sample = _fast_sample(match)
             if sample is not None:
-                is_native = True
-            else:
-                sample = _parse_sample_line(line)
+                return sample, False
         else:
-            sample = _parse_sample_line(line)
-        if not is_native and (family is None or sample.name not in family.allowed_names):
-            if family is not None:
-                yield self.build(family)
-            # The sample starts a family of its own, of unknown type.
-            candidate, quoted = _unquote_unescape(sample.name)
-            if not quoted and not _lexer.is_legacy_metric_name(candidate):
-                raise ValueError
-            family = self.family = _FamilyBuilder(candidate, 'unknown', (sample.name,))
-        assert family is not None
-        family.add(sample, line, is_native)
+            family = self.family
+            if family is not None and family.typ == 'histogram':
+                sample = _parse_nh_sample(line, _NATIVE_HISTOGRAM_SUFFIXES)
+                if sample is not None:
+                    return sample, True
+        return _parse_sample(line), False
+
+    def start_unknown_family(self, sample: Sample) -> _FamilyBuilder:
+        """Start the family of unknown type a sample with an unexpected name makes."""
+        candidate, quoted = _unquote_unescape(sample.name)
+        if not quoted and not _lexer.is_legacy_metric_name(candidate):
+            raise ValueError
+        family = self.family = _FamilyBuilder(candidate, 'unknown', (sample.name,))
+        return family
 
 
 def text_string_to_metric_families(text: str) -> Iterator[Metric]:
@@ -672,7 +729,13 @@ def text_fd_to_metric_families(fd: Union[TextIO, Iterable[str]]) -> Iterator[Met
         elif line[0] == '#':
             yield from reader.metadata(line)
         else:
-            yield from reader.sample(line)
+            sample, is_native = reader.parse_sample(line)
+            family = reader.family
+            if not is_native and (family is None or sample.name not in family.allowed_names):
+                if family is not None:
+                    yield reader.build(family)
+                family = reader.start_unknown_family(sample)
+            family.add(sample, line, is_native)
     if reader.family is not None:
         yield reader.build(reader.family)
     if not eof:
