@@ -87,3 +87,19 @@ __all__ = (
     'GCCollector',
     'GC_COLLECTOR',
 )
+
+
+def _aggregate_multiprocess_in_default_registry() -> None:
+    """In multiprocess mode the default registry shows every process's values."""
+    if getattr(values.ValueClass, "_multiprocess", False):
+        from .multiprocess import MultiProcessCollector
+
+        try:
+            MultiProcessCollector(REGISTRY)
+        except ValueError as error:  # directory missing: metrics still work, locally
+            import logging
+
+            logging.getLogger("prometheus_client.multiprocess").warning("prometheus_client: %s", error)
+
+
+_aggregate_multiprocess_in_default_registry()

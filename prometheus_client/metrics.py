@@ -42,6 +42,7 @@ from typing import (
 )
 
 from . import values  # ValueClass is looked up at call time
+from .storage.shared import release as _release_store
 from ._labelset import LabelSet, labelset
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
@@ -135,6 +136,7 @@ class MetricWrapperBase(Collector):
 
     _type: Optional[str] = None
     _reserved_labelnames: Sequence[str] = ()
+    _uses_value_class = True  # its numbers live in values.ValueClass slots
     # Suffixes of the samples a child produces, in output order; the metric
     # layer turns them into full sample names once per collect.
     _sample_suffixes: Tuple[str, ...] = ("",)
@@ -217,6 +219,10 @@ class MetricWrapperBase(Collector):
 
         if not _labelvalues:
             _validate_metric_name(self._name)
+
+        # Values kept in multiprocess storage reach a registry through its
+        # multiprocess aggregator; the registry skips this object then.
+        self._multiprocess_backed = self._uses_value_class and getattr(values.ValueClass, "_multiprocess", False)
 
         if self._is_parent():
             # Prevent a race condition when creating children.
@@ -315,7 +321,9 @@ class MetricWrapperBase(Collector):
             )
         key = tuple(str(value) for value in labelvalues)
         with self._lock:
-            self._metrics.pop(key, None)
+            child = self._metrics.pop(key, None)
+        if child is not None:
+            child._release_storage()
 
     def remove_by_labels(self, labels: Dict[str, str]) -> None:
         """Remove every child whose labels include all the given pairs.
@@ -338,15 +346,30 @@ class MetricWrapperBase(Collector):
 
         wanted = [(self._labelnames.index(name), str(value)) for name, value in labels.items()]
         with self._lock:
-            for key in [key for key in self._metrics if all(key[i] == value for i, value in wanted)]:
-                del self._metrics[key]
+            removed = [self._metrics.pop(key) for key in list(self._metrics) if all(key[i] == value for i, value in wanted)]
+        for child in removed:
+            child._release_storage()
 
     def clear(self) -> None:
         """Remove all children (a no-op for a metric without labels)."""
         if not self._labelnames:
             return
         with self._lock:
-            self._metrics = {}
+            removed, self._metrics = self._metrics, {}
+        if self._multiprocess_backed:
+            for child in removed.values():
+                child._release_storage()
+
+    def _release_storage(self) -> None:
+        """This child was removed: let multiprocess storage stop exporting it."""
+        if not self._multiprocess_backed:
+            return
+        for attribute in ("_value", "_count", "_sum"):
+            store = getattr(self, attribute, None)
+            if store is not None:
+                _release_store(store)
+        for store in getattr(self, "_buckets", ()):
+            _release_store(store)
 
     # The classic sample hooks. Subclasses may override them; otherwise the
     # faster _append_samples path is used by collect().
@@ -918,6 +941,7 @@ class Info(MetricWrapperBase):
 
     _type = "info"
     _sample_suffixes = ("_info",)
+    _uses_value_class = False
 
     def _metric_init(self) -> None:
         self._labelname_set = set(self._labelnames)
@@ -968,6 +992,7 @@ class Enum(MetricWrapperBase):
     """
 
     _type = "stateset"
+    _uses_value_class = False
 
     def __init__(
         self,

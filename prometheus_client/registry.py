@@ -62,6 +62,18 @@ class DuplicateTimeseries(ValueError):
         super().__init__("Duplicated timeseries in CollectorRegistry: " + str(duplicates))
 
 
+def _without_shadowed(collectors: List[Collector]) -> List[Collector]:
+    """Drop metrics kept in multiprocess storage when an aggregator is present.
+
+    A registry that holds a multiprocess aggregator (it sets
+    ``_aggregates_multiprocess``) gets those metrics' values, from every
+    process, through it; collecting them directly too would duplicate them.
+    """
+    if any(getattr(c, "_aggregates_multiprocess", False) for c in collectors):
+        return [c for c in collectors if not getattr(c, "_multiprocess_backed", False)]
+    return collectors
+
+
 class CollectorRegistry(Collector):
     """Holds collectors and collects them in registration order.
 
@@ -130,7 +142,7 @@ class CollectorRegistry(Collector):
     def collect(self) -> Iterable[Metric]:
         """Yield every family: target info first, then collectors in registration order."""
         with self._lock:
-            collectors = list(self._collector_to_names)
+            collectors = _without_shadowed(list(self._collector_to_names))
             target_info_metric = self._target_info_metric() if self._target_info else None
         if target_info_metric is not None:
             yield target_info_metric
@@ -202,6 +214,8 @@ class RestrictedRegistry:
                 if name != "target_info" and name in self._registry._names_to_collectors:
                     collectors.add(self._registry._names_to_collectors[name])
             collectors.update(self._registry._collectors_without_names)
+            if any(getattr(c, "_aggregates_multiprocess", False) for c in self._registry._collector_to_names):
+                collectors = {c for c in collectors if not getattr(c, "_multiprocess_backed", False)}
         if target_info_metric is not None:
             yield target_info_metric
         for collector in collectors:

@@ -42,7 +42,7 @@ typedef struct {
 static inline double
 load_slot(double *slot)
 {
-    uint64_t bits = __atomic_load_n((uint64_t *)slot, __ATOMIC_RELAXED);
+    uint64_t bits = __atomic_load_n((uint64_t *)slot, __ATOMIC_ACQUIRE);
     double value;
     memcpy(&value, &bits, sizeof value);
     return value;
@@ -53,7 +53,7 @@ store_slot(double *slot, double value)
 {
     uint64_t bits;
     memcpy(&bits, &value, sizeof bits);
-    __atomic_store_n((uint64_t *)slot, bits, __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)slot, bits, __ATOMIC_RELEASE);
 }
 
 static inline void
@@ -102,6 +102,45 @@ as_double(PyObject *obj, double *out)
     return 0;
 }
 
+/* Point the cell at `offset` of `buffer` (or at its own slot for None).
+ * On failure the cell is left exactly as it was. */
+static int
+point_cell(CellObject *self, PyObject *buffer, Py_ssize_t offset)
+{
+    if (buffer == Py_None) {
+        if (self->has_view) {
+            self->has_view = 0;
+            PyBuffer_Release(&self->view);
+        }
+        self->own_slot = 0.0;
+        self->slot = &self->own_slot;
+        return 0;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+        return -1;
+    }
+    if (offset < 0 || offset > view.len - (Py_ssize_t)sizeof(double)) {
+        PyErr_Format(PyExc_ValueError,
+                     "slot offset %zd is outside the buffer of %zd bytes", offset, view.len);
+        PyBuffer_Release(&view);
+        return -1;
+    }
+    char *address = (char *)view.buf + offset;
+    if (((uintptr_t)address) % sizeof(double) != 0) {
+        PyErr_Format(PyExc_ValueError, "slot offset %zd is not 8-byte aligned", offset);
+        PyBuffer_Release(&view);
+        return -1;
+    }
+    if (self->has_view) {
+        PyBuffer_Release(&self->view);
+    }
+    self->view = view;
+    self->has_view = 1;
+    self->slot = (double *)address;
+    return 0;
+}
+
 static int
 Cell_init(CellObject *self, PyObject *args, PyObject *kwds)
 {
@@ -116,27 +155,21 @@ Cell_init(CellObject *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_RuntimeError, "Cell is already initialised");
         return -1;
     }
-    if (buffer == Py_None) {
-        self->own_slot = 0.0;
-        self->slot = &self->own_slot;
-        return 0;
+    return point_cell(self, buffer, offset);
+}
+
+static PyObject *
+Cell_rebind(CellObject *self, PyObject *args)
+{
+    PyObject *buffer = Py_None;
+    Py_ssize_t offset = 0;
+    if (!PyArg_ParseTuple(args, "|On:rebind", &buffer, &offset)) {
+        return NULL;
     }
-    if (PyObject_GetBuffer(buffer, &self->view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
-        return -1;
+    if (point_cell(self, buffer, offset) < 0) {
+        return NULL;
     }
-    self->has_view = 1;
-    if (offset < 0 || offset > self->view.len - (Py_ssize_t)sizeof(double)) {
-        PyErr_Format(PyExc_ValueError,
-                     "slot offset %zd is outside the buffer of %zd bytes", offset, self->view.len);
-        return -1;
-    }
-    char *address = (char *)self->view.buf + offset;
-    if (((uintptr_t)address) % sizeof(double) != 0) {
-        PyErr_Format(PyExc_ValueError, "slot offset %zd is not 8-byte aligned", offset);
-        return -1;
-    }
-    self->slot = (double *)address;
-    return 0;
+    Py_RETURN_NONE;
 }
 
 static int
@@ -279,6 +312,11 @@ static PyMethodDef Cell_methods[] = {
      "set_exemplar(exemplar) -> None\n\nRemember the latest exemplar."},
     {"get_exemplar", (PyCFunction)Cell_get_exemplar, METH_NOARGS,
      "get_exemplar() -> Exemplar or None"},
+    {"rebind", (PyCFunction)Cell_rebind, METH_VARARGS,
+     "rebind(buffer=None, offset=0) -> None\n\n"
+     "Point the cell at another slot (its own when buffer is None), releasing\n"
+     "the previous buffer. The value is whatever the new slot holds. Not\n"
+     "thread-safe against concurrent updates: for use after fork()."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -47,21 +47,30 @@ class Cell:
 
     def __init__(self, buffer: Any = None, offset: int = 0) -> None:
         self._lock = threading.RLock()
-        self._value = 0.0
         self._exemplar = None
-        self._offset = offset
+        self._point(buffer, offset)
+
+    def _point(self, buffer: Any, offset: int) -> None:
         if buffer is None:
-            self._view = None
-            return
-        view = memoryview(buffer)
-        if view.readonly:
-            raise BufferError("Object is not writable.")
-        view = view.cast("B")
-        if offset < 0 or offset > len(view) - 8:
-            raise ValueError("slot offset %d is outside the buffer of %d bytes" % (offset, len(view)))
-        if offset % 8:
-            raise ValueError("slot offset %d is not 8-byte aligned" % offset)
-        self._view = view
+            view = None
+        else:
+            view = memoryview(buffer)
+            if view.readonly:
+                raise BufferError("Object is not writable.")
+            view = view.cast("B")
+            if offset < 0 or offset > len(view) - 8:
+                raise ValueError("slot offset %d is outside the buffer of %d bytes" % (offset, len(view)))
+            if offset % 8:
+                raise ValueError("slot offset %d is not 8-byte aligned" % offset)
+        previous = getattr(self, "_view", None)
+        self._view, self._offset, self._value = view, offset, 0.0
+        if previous is not None:
+            previous.release()
+
+    def rebind(self, buffer: Any = None, offset: int = 0) -> None:
+        """Point the cell at another slot (its own when buffer is None); for use after fork()."""
+        with self._lock:
+            self._point(buffer, offset)
 
     def inc(self, amount: Any) -> None:
         """Add ``amount`` (any real number) to the slot."""

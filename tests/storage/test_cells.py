@@ -211,3 +211,21 @@ def test_signal_handler_updates_do_not_deadlock(cells):
         signal.signal(signal.SIGALRM, old)
     assert handled, "the timer never fired"
     assert cell.get() == loops + len(handled)
+
+
+def test_rebind_moves_the_slot(cells):
+    first, second = bytearray(16), bytearray(16)
+    cell = cells.Cell(first, 8)
+    cell.inc(3)
+    cell.rebind(second, 0)
+    cell.inc(2)
+    assert cells.load(first, 8) == 3.0
+    assert cells.load(second, 0) == 2.0
+    assert cell.get() == 2.0
+    with pytest.raises(ValueError):
+        cell.rebind(second, 12)
+    assert cell.get() == 2.0  # a failed rebind leaves the cell as it was
+    cell.rebind()
+    assert cell.get() == 0.0
+    cell.inc(1)
+    assert cells.load(second, 0) == 2.0

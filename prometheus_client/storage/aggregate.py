@@ -1,0 +1,448 @@
+"""The reader of the multiprocess engine: one coherent view of a directory.
+
+A scrape reads every process file (parsing only records appended since the
+last scrape), then the archive of dead processes, and merges them into
+:class:`~prometheus_client.metrics_core.Metric` families with the classic
+client's rules and output shape:
+
+* counters, summaries, histograms: summed (histogram buckets made
+  cumulative, ``_count`` synthesized; per label set ``_sum``, buckets, ``_count``);
+* gauges by mode: ``all`` one series per process (``pid`` label), ``min``,
+  ``max``, ``sum``, ``mostrecent``; the ``live*`` modes count live
+  processes only.
+
+Dead processes (whose file lock is free) are compacted: under a
+non-blocking directory lock their files are folded into ``archive.json``
+(written to a temporary name, fsynced, renamed), which lists the files it
+absorbed, and then unlinked. Readers read process files first and the
+archive last, and ignore a process file the archive absorbed, so a value is
+never counted twice nor lost, and no counter goes backwards between two
+scrapes. Files stay bounded by the live processes plus the archive and the
+lock file.
+
+A file that cannot be read (truncated, corrupt, foreign) is skipped, logged
+once and counted in ``prometheus_client_multiprocess_skipped_files_total``;
+the scrape still answers.
+
+Thread safety: concurrent scrapes in one process share merges (a scrape
+waits for the merge in progress and takes the next one). Process safety:
+any number of processes may scrape the same directory at once.
+
+This module never imports the metric classes.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from ..metrics_core import CounterMetricFamily, Metric
+from .process_file import (
+    FILE_SUFFIX,
+    CorruptFileError,
+    Identity,
+    ProcessFileSnapshot,
+    is_removed,
+    parse_process_file_name,
+    read_slots,
+)
+
+logger = logging.getLogger("prometheus_client.multiprocess")
+
+ARCHIVE_NAME = "archive.json"
+LOCK_NAME = ".lock"
+ARCHIVE_VERSION = 1
+_ADDITIVE_GAUGE_MODES = frozenset(("sum", "livesum"))
+_LIVE_ONLY_MODES = frozenset(("liveall", "livesum", "livemin", "livemax", "livemostrecent"))
+
+# One reading of one series: (identity, pid, values). Values are [value] or,
+# for the mostrecent modes, [value, time of the last set].
+Reading = Tuple[Identity, int, List[float]]
+
+
+class _ProcessReading:
+    __slots__ = ("name", "pid", "alive", "series", "snapshot")
+
+    def __init__(self, name: str, pid: int, alive: bool, series: List[Reading], snapshot: ProcessFileSnapshot):
+        self.name, self.pid, self.alive, self.series, self.snapshot = name, pid, alive, series, snapshot
+
+
+def _read_series(snapshot: ProcessFileSnapshot) -> List[Reading]:
+    mapping = snapshot.refresh()
+    pid = snapshot.pid
+    return [
+        (identity, pid, read_slots(mapping, first, count))
+        for identity, first, count, position in snapshot.records
+        if not is_removed(mapping, position)
+    ]
+
+
+class _Archive:
+    """The folded values of dead processes, and the files they came from."""
+
+    def __init__(self, absorbed: Iterable[str] = (), series: Optional[Dict[tuple, Reading]] = None) -> None:
+        self.absorbed: List[str] = list(absorbed)
+        self.series: Dict[tuple, Reading] = series if series is not None else {}
+
+    @classmethod
+    def load(cls, path: str) -> "_Archive":
+        try:
+            with open(path, "rb") as f:
+                document = json.loads(f.read())
+        except FileNotFoundError:
+            return cls()
+        if not isinstance(document, dict) or document.get("version") != ARCHIVE_VERSION:
+            raise CorruptFileError("not an archive of this format")
+        archive = cls(document["absorbed"])
+        for identity, pid, values in document["series"]:
+            identity = (identity[0], identity[1], identity[2], tuple(identity[3]), tuple(identity[4]),
+                        identity[5], identity[6])
+            archive.series[_archive_key(identity, pid)] = (identity, pid, [float(v) for v in values])
+        return archive
+
+    def fold(self, readings: Iterable[Reading]) -> None:
+        """Fold the series of one dead process in (live-only gauges are dropped)."""
+        for identity, pid, values in readings:
+            mode = identity[6]
+            if mode in _LIVE_ONLY_MODES:
+                continue
+            key = _archive_key(identity, pid)
+            previous = self.series.get(key)
+            if previous is None:
+                self.series[key] = (identity, pid if mode == "all" else -1, list(values))
+                continue
+            old = previous[2]
+            if mode == "min":
+                old[0] = min(old[0], values[0])
+            elif mode == "max":
+                old[0] = max(old[0], values[0])
+            elif mode == "mostrecent":
+                if values[1] >= old[1]:
+                    old[0], old[1] = values[0], values[1]
+            elif mode == "all":
+                old[0] = values[0]
+            else:  # counters, summaries, histograms, sum gauges
+                old[0] += values[0]
+
+    def dump(self) -> bytes:
+        return json.dumps(
+            {
+                "version": ARCHIVE_VERSION,
+                "absorbed": self.absorbed,
+                "series": [[list(identity), pid, values] for identity, pid, values in self.series.values()],
+            },
+            separators=(",", ":"),
+        ).encode("utf-8")
+
+
+def _archive_key(identity: Identity, pid: int) -> tuple:
+    return (identity, pid) if identity[6] == "all" else (identity, -1)
+
+
+class DirectoryAggregator:
+    """Merges the files of one multiprocess directory into Metric families.
+
+    Use :func:`aggregator_for` to share one instance (and its parse cache)
+    per directory and process.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._snapshots: Dict[str, Tuple[int, ProcessFileSnapshot]] = {}
+        self._skipped: Dict[str, int] = {}  # file name -> inode, logged once each
+        self.skipped_files_total = 0
+        self._merge_lock = threading.Lock()
+        self._last_merge: Tuple[float, List[Metric]] = (-1.0, [])
+
+    # -- public -----------------------------------------------------------
+
+    def collect(self) -> List[Metric]:
+        """The merged families; concurrent callers share merges."""
+        arrived = time.monotonic()
+        with self._merge_lock:
+            started, families = self._last_merge
+            if started >= arrived:
+                return families
+            started = time.monotonic()
+            families = self._merge()
+            self._last_merge = (started, families)
+            return families
+
+    def merge_files(self, paths: Iterable[str], accumulate: bool = True) -> List[Metric]:
+        """Merge exactly these files (no archive, no compaction), as classic ``merge``."""
+        readings = []
+        for path in paths:
+            snapshot = ProcessFileSnapshot(path)
+            try:
+                readings.append(_read_series(snapshot))
+            finally:
+                snapshot.close()
+        merger = _Merger()
+        for series in readings:
+            merger.add(series, alive=True)
+        return merger.families(accumulate)
+
+    def compact(self, only_pid: Optional[int] = None) -> None:
+        """Fold the files of dead processes (optionally of one pid) into the archive."""
+        readings = self._read_processes()
+        dead = [r for r in readings if not r.alive and (only_pid is None or r.pid == only_pid)]
+        if dead:
+            self._compact(dead)
+
+    # -- merge ------------------------------------------------------------
+
+    def _merge(self) -> List[Metric]:
+        readings = self._read_processes()
+        dead = [reading for reading in readings if not reading.alive]
+        if dead:
+            self._compact(dead)
+        try:
+            archive = _Archive.load(os.path.join(self.path, ARCHIVE_NAME))  # always read last
+        except (CorruptFileError, ValueError, TypeError, KeyError, IndexError, OSError) as error:
+            self._skip(ARCHIVE_NAME, -1, error)
+            archive = _Archive()
+        absorbed = set(archive.absorbed)
+        merger = _Merger()
+        merger.add(archive.series.values(), alive=False)
+        for reading in readings:
+            if reading.name not in absorbed:
+                merger.add(reading.series, alive=reading.alive)
+        families = merger.families(accumulate=True)
+        if self.skipped_files_total:
+            families.append(
+                CounterMetricFamily(
+                    "prometheus_client_multiprocess_skipped_files",
+                    "Files in the multiprocess directory that could not be read and were skipped.",
+                    value=self.skipped_files_total,
+                )
+            )
+        return families
+
+    def _read_processes(self) -> List[_ProcessReading]:
+        try:
+            names = sorted(os.listdir(self.path))
+        except OSError as error:
+            logger.warning("prometheus_client: cannot list the multiprocess directory %r: %s", self.path, error)
+            return []
+        present = set(names)
+        for gone in [name for name in self._snapshots if name not in present]:
+            self._snapshots.pop(gone)[1].close()
+        readings = []
+        for name in names:
+            pid = parse_process_file_name(name)
+            if pid is None:
+                if name.endswith(FILE_SUFFIX):
+                    self._skip(name, self._inode(name), "not a file of this client's multiprocess format")
+                continue
+            snapshot = self._snapshot(name)
+            if snapshot is None:
+                continue
+            try:
+                series = _read_series(snapshot)
+                alive = snapshot.is_owner_alive()
+            except (CorruptFileError, OSError, ValueError) as error:
+                self._forget(name)
+                self._skip(name, self._inode(name), error)
+                continue
+            readings.append(_ProcessReading(name, pid, alive, series, snapshot))
+        return readings
+
+    def _inode(self, name: str) -> int:
+        try:
+            return os.stat(os.path.join(self.path, name)).st_ino
+        except OSError:
+            return -1
+
+    def _snapshot(self, name: str) -> Optional[ProcessFileSnapshot]:
+        path = os.path.join(self.path, name)
+        try:
+            inode = os.stat(path).st_ino
+        except FileNotFoundError:
+            return None  # compacted meanwhile: the archive has it
+        except OSError as error:
+            self._skip(name, -1, error)
+            return None
+        cached = self._snapshots.get(name)
+        if cached is not None and cached[0] == inode:
+            return cached[1]
+        if cached is not None:
+            self._forget(name)
+        if self._skipped.get(name) == inode:
+            return None
+        try:
+            snapshot = ProcessFileSnapshot(path)
+        except FileNotFoundError:
+            return None
+        except (CorruptFileError, OSError) as error:
+            self._skip(name, inode, error)
+            return None
+        self._snapshots[name] = (inode, snapshot)
+        return snapshot
+
+    def _forget(self, name: str) -> None:
+        cached = self._snapshots.pop(name, None)
+        if cached is not None:
+            cached[1].close()
+
+    def _skip(self, name: str, inode: int, reason: Any) -> None:
+        if self._skipped.get(name) == inode:
+            return
+        self._skipped[name] = inode
+        self.skipped_files_total += 1
+        logger.warning("prometheus_client: skipping %r in the multiprocess directory %r: %s", name, self.path, reason)
+
+    # -- compaction -------------------------------------------------------
+
+    def _compact(self, dead: List[_ProcessReading]) -> None:
+        try:
+            lock_fd = os.open(os.path.join(self.path, LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            logger.warning("prometheus_client: cannot compact %r: %s", self.path, error)
+            return
+        try:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # another scraper is compacting; its archive will show up
+            archive_path = os.path.join(self.path, ARCHIVE_NAME)
+            try:
+                archive = _Archive.load(archive_path)
+            except (CorruptFileError, ValueError, TypeError, KeyError, IndexError) as error:
+                logger.warning("prometheus_client: replacing the unreadable archive %r: %s", archive_path, error)
+                archive = _Archive()
+            already = set(archive.absorbed)
+            newly: List[str] = []
+            for reading in dead:
+                if reading.name in already:
+                    continue
+                try:
+                    series = _read_series(reading.snapshot)  # final values: the owner is dead
+                except (CorruptFileError, OSError, ValueError) as error:
+                    self._skip(reading.name, self._inode(reading.name), error)
+                    continue
+                archive.fold(series)
+                newly.append(reading.name)
+            present = set(os.listdir(self.path))
+            archive.absorbed = [name for name in archive.absorbed if name in present] + newly
+            if newly:
+                self._write_atomically(archive_path, archive.dump())
+            for name in archive.absorbed:
+                self._forget(name)
+                try:
+                    os.unlink(os.path.join(self.path, name))
+                except FileNotFoundError:
+                    pass
+        except OSError as error:
+            logger.warning("prometheus_client: compaction of %r failed: %s", self.path, error)
+        finally:
+            os.close(lock_fd)
+
+    def _write_atomically(self, path: str, data: bytes) -> None:
+        temporary = "%s.%d.tmp" % (path, os.getpid())
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(temporary, path)
+        directory_fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(directory_fd)
+        finally:
+            os.close(directory_fd)
+
+
+class _Merger:
+    """Accumulates readings and builds families with the classic output shape."""
+
+    def __init__(self) -> None:
+        # family name -> (help, type, {series key: accumulator})
+        self._families: Dict[str, Tuple[str, str, Dict[tuple, list]]] = {}
+
+    def add(self, readings: Iterable[Reading], alive: bool) -> None:
+        families = self._families
+        for identity, pid, values in readings:
+            typ, family, sample, labelnames, labelvalues, help_text, mode = identity
+            if mode in _LIVE_ONLY_MODES and not alive:
+                continue
+            entry = families.get(family)
+            if entry is None:
+                entry = families[family] = (help_text, typ, {})
+            accumulators = entry[2]
+            key = (sample, labelnames, labelvalues, pid if mode in ("all", "liveall") else None)
+            accumulator = accumulators.get(key)
+            if accumulator is None:
+                accumulators[key] = list(values)
+            elif mode in ("min", "livemin"):
+                accumulator[0] = min(accumulator[0], values[0])
+            elif mode in ("max", "livemax"):
+                accumulator[0] = max(accumulator[0], values[0])
+            elif mode in ("mostrecent", "livemostrecent"):
+                if values[1] >= accumulator[1]:
+                    accumulator[0], accumulator[1] = values[0], values[1]
+            elif mode in ("all", "liveall"):
+                accumulator[0] = values[0]
+            else:
+                accumulator[0] += values[0]
+
+    def families(self, accumulate: bool) -> List[Metric]:
+        result = []
+        for name, (help_text, typ, accumulators) in self._families.items():
+            metric = Metric(name, help_text, typ)
+            if typ == "histogram":
+                self._histogram_samples(metric, accumulators, accumulate)
+            else:
+                for (sample, labelnames, labelvalues, pid), values in accumulators.items():
+                    labels = dict(zip(labelnames, labelvalues))
+                    if pid is not None:
+                        labels["pid"] = str(pid)
+                    metric.add_sample(sample, labels, values[0])
+            result.append(metric)
+        return result
+
+    @staticmethod
+    def _histogram_samples(metric: Metric, accumulators: Dict[tuple, list], accumulate: bool) -> None:
+        # label set (without le) -> [sum or None, {le: count}]
+        series: Dict[Tuple[Tuple[str, ...], Tuple[str, ...]], list] = {}
+        for (sample, labelnames, labelvalues, _), values in accumulators.items():
+            if sample.endswith("_bucket") and labelnames and labelnames[-1] == "le":
+                entry = series.setdefault((labelnames[:-1], labelvalues[:-1]), [None, {}])
+                le = labelvalues[-1]
+                entry[1][le] = entry[1].get(le, 0.0) + values[0]
+            else:
+                entry = series.setdefault((labelnames, labelvalues), [None, {}])
+                entry[0] = values[0] if entry[0] is None else entry[0] + values[0]
+        name = metric.name
+        for (labelnames, labelvalues), (total, buckets) in series.items():
+            labels = dict(zip(labelnames, labelvalues))
+            if total is not None:
+                metric.add_sample(name + "_sum", labels, total)
+            cumulative = 0.0
+            for le, count in sorted(buckets.items(), key=lambda item: float(item[0])):
+                cumulative = cumulative + count if accumulate else count
+                metric.add_sample(name + "_bucket", dict(labels, le=le), cumulative)
+            if accumulate:
+                metric.add_sample(name + "_count", labels, cumulative)
+
+
+_aggregators: Dict[Tuple[int, str], DirectoryAggregator] = {}
+_aggregators_lock = threading.Lock()
+
+
+def aggregator_for(path: str) -> DirectoryAggregator:
+    """The shared aggregator of ``path`` for this process (a new one after fork)."""
+    key = (os.getpid(), os.path.realpath(path))
+    with _aggregators_lock:
+        aggregator = _aggregators.get(key)
+        if aggregator is None:
+            aggregator = _aggregators[key] = DirectoryAggregator(path)
+        return aggregator
+
+
+__all__ = ["ARCHIVE_NAME", "DirectoryAggregator", "aggregator_for"]
+

@@ -1,0 +1,297 @@
+"""The per-process file of the multiprocess engine: layout, writer, reader.
+
+One file per process, named ``<pid>-<unique>.db`` in the multiprocess
+directory (the pid lets ``mark_process_dead(pid)`` find it; the unique part
+defeats pid reuse). The file is created under a temporary name, locked with
+``flock(LOCK_EX)``, initialised and only then renamed into place; its owner
+keeps the lock for its whole life, so whoever can take the lock knows the
+owner is dead, whatever its pid and however it died.
+
+Layout (little-endian, everything 8-byte aligned)::
+
+    header (64 bytes)
+      0  8s   magic b"PROMMP\\x01\\x00"
+      8  u32  format version (1)
+     12  u32  header size (64)
+     16  u64  owner pid
+     24  f64  owner start time (unix seconds)
+     32  f64  published end: byte offset where readers must stop
+     40  u64  chunk size
+    records, appended, never moved or rewritten (except their slots)
+      0  u32  record size in bytes (a multiple of 8, header included)
+      4  u32  identity length in bytes (0: a padding record, skip it)
+      8  u32  slot count
+     12  u32  flags (bit 0: the series was removed; readers skip it)
+     16  identity: UTF-8 JSON, zero-padded to 8 bytes
+         slots: slot count float64 values
+
+The file grows in whole chunks, each mapped on its own, so a slot never
+moves once a metric holds a view of it; a record never straddles two
+chunks (the tail of a chunk is a padding record). The writer appends a
+record, then stores the new published end with release ordering; readers
+never look past the published end, so they never see half a record.
+
+Thread safety: a :class:`ProcessFile` serialises allocation with its own
+lock. Slot updates go through :class:`~prometheus_client.storage.Cell` and
+need no lock. Process safety: only the owner writes; any process may read.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import mmap
+import os
+import struct
+import threading
+import time
+from typing import Any, List, Optional, Tuple
+
+from . import Cell, load
+
+MAGIC = b"PROMMP\x01\x00"
+FORMAT_VERSION = 1
+HEADER = struct.Struct("<8sIIQddQ")
+HEADER_SIZE = 64
+PUBLISHED_END_OFFSET = 32
+RECORD_HEADER = struct.Struct("<IIII")
+RECORD_HEADER_SIZE = RECORD_HEADER.size
+RECORD_HEADER_FLAGS = struct.Struct("<I")
+REMOVED = 1
+DEFAULT_CHUNK_SIZE = 1 << 20
+FILE_SUFFIX = ".db"
+
+
+class CorruptFileError(ValueError):
+    """A file in the multiprocess directory is not a readable process file."""
+
+
+def _padded(length: int) -> int:
+    return (length + 7) & ~7
+
+
+def process_file_name(pid: int, unique: str) -> str:
+    return "%d-%s%s" % (pid, unique, FILE_SUFFIX)
+
+
+def parse_process_file_name(name: str) -> Optional[int]:
+    """The pid in a process file's name, or None if it is not one."""
+    if not name.endswith(FILE_SUFFIX):
+        return None
+    pid, dash, unique = name[: -len(FILE_SUFFIX)].partition("-")
+    if not dash or not pid.isdigit() or not unique:
+        return None
+    return int(pid)
+
+
+class ProcessFile:
+    """The owner's side: creates, locks and appends to this process's file.
+
+    Raises OSError when the directory is missing or not writable (callers
+    degrade to process-local slots, see ``storage.shared``).
+    """
+
+    def __init__(self, directory: str, pid: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        self.directory = directory
+        self.pid = pid
+        self.chunk_size = chunk_size
+        self._lock = threading.Lock()
+        self._chunks: List[mmap.mmap] = []
+        unique = os.urandom(6).hex()
+        self.name = process_file_name(pid, unique)
+        self.path = os.path.join(directory, self.name)
+        temporary = self.path + ".tmp"
+        fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.ftruncate(fd, chunk_size)
+            self._fd = fd
+            self._map_chunk(0)
+            HEADER.pack_into(
+                self._chunks[0], 0, MAGIC, FORMAT_VERSION, HEADER_SIZE, pid, time.time(), 0.0, chunk_size
+            )
+            self._published = Cell(self._chunks[0], PUBLISHED_END_OFFSET)
+            self._end = HEADER_SIZE
+            self._published.set(float(self._end))
+            os.rename(temporary, self.path)
+        except BaseException:
+            self._release_maps()
+            os.close(fd)
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
+
+    def _map_chunk(self, index: int) -> None:
+        self._chunks.append(mmap.mmap(self._fd, self.chunk_size, offset=index * self.chunk_size))
+
+    def allocate(self, identity: bytes, slot_count: int) -> Tuple[Tuple[mmap.mmap, int], List[Tuple[mmap.mmap, int]]]:
+        """Append a record; return (chunk, record offset) and (chunk, offset) of each slot.
+
+        Raises ValueError when one record would not fit in a chunk, OSError
+        when the file cannot grow (disk full).
+        """
+        size = RECORD_HEADER_SIZE + _padded(len(identity)) + 8 * slot_count
+        if size > self.chunk_size - HEADER_SIZE:
+            raise ValueError("a series identity of %d bytes does not fit in a chunk" % len(identity))
+        with self._lock:
+            chunk_index, offset = divmod(self._end, self.chunk_size)
+            if offset + size > self.chunk_size:
+                self._pad_to_next_chunk(chunk_index, offset)
+                chunk_index, offset = divmod(self._end, self.chunk_size)
+            chunk = self._chunks[chunk_index]
+            RECORD_HEADER.pack_into(chunk, offset, size, len(identity), slot_count, 0)
+            start = offset + RECORD_HEADER_SIZE
+            chunk[start:start + len(identity)] = identity
+            first_slot = start + _padded(len(identity))
+            self._end += size
+            self._published.set(float(self._end))
+            return (chunk, offset), [(chunk, first_slot + 8 * i) for i in range(slot_count)]
+
+    def _pad_to_next_chunk(self, chunk_index: int, offset: int) -> None:
+        os.ftruncate(self._fd, (chunk_index + 2) * self.chunk_size)
+        self._map_chunk(chunk_index + 1)
+        remaining = self.chunk_size - offset
+        if remaining:
+            RECORD_HEADER.pack_into(self._chunks[chunk_index], offset, remaining, 0, 0, 0)
+        self._end += remaining
+
+    @staticmethod
+    def mark_removed(record: Tuple[mmap.mmap, int]) -> None:
+        """Flag a record as removed: readers and compaction skip it from now on."""
+        chunk, offset = record
+        RECORD_HEADER_FLAGS.pack_into(chunk, offset + 12, REMOVED)
+
+    def _release_maps(self) -> None:
+        for chunk in self._chunks:
+            try:
+                chunk.close()
+            except BufferError:  # cells still view it; it goes when they go
+                pass
+        self._chunks = []
+
+    def abandon(self) -> None:
+        """Forget the file without touching it (in a forked child).
+
+        Closes the inherited descriptor (so the child never holds its
+        parent's lock) and drops the mappings the child no longer uses.
+        """
+        self._release_maps()
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+
+
+class ProcessFileSnapshot:
+    """A reader's view of one process file, parsed incrementally.
+
+    Each call to :meth:`refresh` parses only the records published since the
+    previous call; identities are decoded once for the life of the file.
+    Raises :class:`CorruptFileError` for a file that is not a process file
+    or whose records are inconsistent.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            header = os.pread(self._fd, HEADER_SIZE, 0)
+            if len(header) < HEADER_SIZE:
+                raise CorruptFileError("truncated header")
+            magic, version, header_size, pid, start_time, _, chunk_size = HEADER.unpack_from(header)
+            if magic != MAGIC or version != FORMAT_VERSION or header_size != HEADER_SIZE or chunk_size <= 0:
+                raise CorruptFileError("not a process file of this format")
+            self.pid = pid
+            self.start_time = start_time
+            self.chunk_size = chunk_size
+            self._map: Optional[mmap.mmap] = None
+            self._parsed_end = HEADER_SIZE
+            # (identity tuple, index of the first slot in float64 units, slot count, record offset)
+            self.records: List[Tuple[Tuple[Any, ...], int, int, int]] = []
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def is_owner_alive(self) -> bool:
+        """False when the owner's lock is free: the owner is dead."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return False
+
+    def _mapping(self, end: int) -> mmap.mmap:
+        if self._map is None or len(self._map) < end:
+            size = os.fstat(self._fd).st_size
+            if size < end:
+                raise CorruptFileError("published end %d beyond the file size %d" % (end, size))
+            if self._map is not None:
+                self._map.close()
+            self._map = mmap.mmap(self._fd, size, access=mmap.ACCESS_READ)
+        return self._map
+
+    def refresh(self) -> mmap.mmap:
+        """Parse newly published records; return the mapping to read slots from."""
+        header = os.pread(self._fd, HEADER_SIZE, 0)
+        if len(header) < HEADER_SIZE:
+            raise CorruptFileError("truncated header")
+        end = struct.unpack_from("<d", header, PUBLISHED_END_OFFSET)[0]
+        if end != end or end < HEADER_SIZE or end % 8 or end > 1 << 48:
+            raise CorruptFileError("bad published end %r" % end)
+        end = int(end)
+        mapping = self._mapping(end)
+        position = self._parsed_end
+        while position < end:
+            if end - position < RECORD_HEADER_SIZE:
+                raise CorruptFileError("truncated record at %d" % position)
+            size, identity_length, slot_count, _ = RECORD_HEADER.unpack_from(mapping, position)
+            body = RECORD_HEADER_SIZE + _padded(identity_length) + 8 * slot_count
+            if size < RECORD_HEADER_SIZE or size % 8 or position + size > end or (identity_length and size != body):
+                raise CorruptFileError("bad record at %d" % position)
+            if identity_length:
+                start = position + RECORD_HEADER_SIZE
+                try:
+                    identity = decode_identity(mapping[start:start + identity_length])
+                except (UnicodeDecodeError, ValueError, TypeError):
+                    raise CorruptFileError("bad identity at %d" % position) from None
+                first_slot = (start + _padded(identity_length)) // 8
+                self.records.append((identity, first_slot, slot_count, position))
+            position += size
+        self._parsed_end = position
+        return mapping
+
+    def close(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        os.close(self._fd)
+
+
+# A series identity: (type, family name, sample name, label names, label
+# values, help, gauge mode). Stored as a JSON list.
+Identity = Tuple[str, str, str, Tuple[str, ...], Tuple[str, ...], str, str]
+
+
+def encode_identity(identity: Identity) -> bytes:
+    """The canonical JSON bytes of a series identity (compact, stable)."""
+    return json.dumps(list(identity), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode_identity(data: bytes) -> Identity:
+    """Inverse of :func:`encode_identity`; ValueError/TypeError when malformed."""
+    typ, family, sample, labelnames, labelvalues, help_text, mode = json.loads(data)
+    if not (isinstance(labelnames, list) and isinstance(labelvalues, list) and len(labelnames) == len(labelvalues)):
+        raise ValueError("bad labels")
+    return (str(typ), str(family), str(sample), tuple(labelnames), tuple(labelvalues), str(help_text), str(mode))
+
+
+def read_slots(mapping: mmap.mmap, first_slot: int, slot_count: int) -> List[float]:
+    """The values of a record's slots, each read atomically."""
+    return [load(mapping, 8 * (first_slot + i)) for i in range(slot_count)]
+
+
+def is_removed(mapping: mmap.mmap, record_position: int) -> bool:
+    """Whether the owner flagged the record at this file offset as removed."""
+    return bool(RECORD_HEADER_FLAGS.unpack_from(mapping, record_position + 12)[0] & REMOVED)

@@ -1,0 +1,341 @@
+"""The multiprocess engine with real processes: fork, death, restart, corruption."""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary, generate_latest, values
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.storage import aggregate
+from prometheus_client.storage.shared import SharedMemoryBackend
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+
+
+@pytest.fixture
+def mpdir(tmp_path, monkeypatch):
+    backend = SharedMemoryBackend(directory=str(tmp_path))
+    monkeypatch.setattr(values, "ValueClass", backend)
+    yield str(tmp_path)
+    backend.close()
+
+
+def scrape(path):
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=path)
+    return registry
+
+
+def value(path, name, labels=None):
+    return scrape(path).get_sample_value(name, labels or {})
+
+
+def run_in_child(function, wait=True):
+    """Fork; run ``function`` in the child; return the pid (reaped when ``wait``)."""
+    pid = os.fork()
+    if pid == 0:
+        status = 0
+        try:
+            function()
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            status = 1
+        finally:
+            os._exit(status)
+    if wait:
+        _, status = os.waitpid(pid, 0)
+        assert status == 0, "child failed"
+    return pid
+
+
+def files(path):
+    return sorted(name for name in os.listdir(path) if name.endswith(".db"))
+
+
+def test_counters_sum_across_processes(mpdir):
+    counter = Counter("c", "help", ["l"], registry=None)
+    counter.labels("a").inc()
+    for _ in range(3):
+        run_in_child(lambda: counter.labels("a").inc(2))
+    assert value(mpdir, "c_total", {"l": "a"}) == 7.0
+
+
+def test_a_forked_child_starts_from_zero_in_its_own_file(mpdir):
+    counter = Counter("c", "help", registry=None)
+    counter.inc()
+    counter.inc()
+
+    def child():
+        counter.inc()
+        assert counter._value.get() == 1.0
+        assert len(files(mpdir)) == 2  # its own file next to the parent's
+
+    run_in_child(child)
+    assert counter._value.get() == 2.0
+    assert value(mpdir, "c_total") == 3.0
+
+
+def test_histogram_and_summary_shape(mpdir):
+    histogram = Histogram("h", "help", buckets=[1, 2], registry=None)
+    summary = Summary("s", "help", registry=None)
+    histogram.observe(0.5)
+    run_in_child(lambda: (histogram.observe(1.5), summary.observe(3)))
+    summary.observe(4)
+    text = generate_latest(scrape(mpdir)).decode()
+    assert "\n".join(
+        [
+            "# HELP h help",
+            "# TYPE h histogram",
+            "h_sum 2.0",
+            'h_bucket{le="1.0"} 1.0',
+            'h_bucket{le="2.0"} 2.0',
+            'h_bucket{le="+Inf"} 2.0',
+            "h_count 2.0",
+        ]
+    ) in text
+    assert "s_count 2.0\ns_sum 7.0\n" in text
+    assert "_created" not in text
+
+
+def test_merge_without_accumulation(mpdir):
+    histogram = Histogram("h", "help", buckets=[1, 2], registry=None)
+    histogram.observe(0.5)
+    histogram.observe(1.5)
+    (metric,) = MultiProcessCollector.merge([os.path.join(mpdir, f) for f in files(mpdir)], accumulate=False)
+    assert [(s.name, s.labels.get("le"), s.value) for s in metric.samples] == [
+        ("h_sum", None, 2.0),
+        ("h_bucket", "1.0", 1.0),
+        ("h_bucket", "2.0", 1.0),
+        ("h_bucket", "+Inf", 0.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("all", None),  # checked separately
+        ("liveall", None),
+        ("min", 1.0),
+        ("livemin", 5.0),
+        ("max", 9.0),
+        ("livemax", 5.0),
+        ("sum", 15.0),
+        ("livesum", 5.0),
+        ("mostrecent", 9.0),
+        ("livemostrecent", 5.0),
+    ],
+)
+def test_gauge_modes(mpdir, mode, expected):
+    gauge = Gauge("g", "help", multiprocess_mode=mode, registry=None)
+    gauge.set(5)  # the parent stays alive
+    run_in_child(lambda: gauge.set(1))
+    time.sleep(0.01)
+    run_in_child(lambda: gauge.set(9))  # the most recent, but dead
+    registry = scrape(mpdir)
+    samples = [s for m in registry.collect() for s in m.samples]
+    if mode == "all":
+        assert sorted(s.value for s in samples) == [1.0, 5.0, 9.0]
+        assert all(set(s.labels) == {"pid"} for s in samples)
+    elif mode == "liveall":
+        assert [(s.labels, s.value) for s in samples] == [({"pid": str(os.getpid())}, 5.0)]
+    else:
+        assert [(s.labels, s.value) for s in samples] == [({}, expected)]
+
+
+def test_dead_processes_are_compacted_and_files_stay_bounded(mpdir):
+    counter = Counter("c", "help", registry=None)
+    counter.inc()
+    previous = 0.0
+    for i in range(25):
+        run_in_child(lambda: counter.inc(1))
+        current = value(mpdir, "c_total")
+        assert current >= previous  # never goes backwards
+        previous = current
+    assert previous == 26.0
+    assert len(files(mpdir)) == 1  # only this process's file
+    assert sorted(os.listdir(mpdir)) == sorted(files(mpdir) + [".lock", "archive.json"])
+
+
+def test_no_hook_needed_and_mark_process_dead_is_idempotent(mpdir):
+    counter = Counter("c", "help", registry=None)
+    gauge = Gauge("g", "help", multiprocess_mode="livesum", registry=None)
+    gauge.set(1)
+    pid = run_in_child(lambda: (counter.inc(3), gauge.set(10)))
+    mark_process_dead(pid, mpdir)
+    mark_process_dead(pid, mpdir)
+    mark_process_dead(os.getpid(), mpdir)  # alive: left alone
+    assert len(files(mpdir)) == 1
+    assert value(mpdir, "c_total") == 3.0
+    assert value(mpdir, "g") == 1.0
+
+
+def test_sigkilled_writers_lose_no_acknowledged_increment(mpdir):
+    counter = Counter("c", "help", registry=None)
+    counter.inc(0)
+    acknowledged = 0
+    for _ in range(6):
+        read_end, write_end = os.pipe()
+
+        def child():
+            os.close(read_end)
+            while True:
+                counter.inc()
+                os.write(write_end, b"x")
+
+        pid = run_in_child(child, wait=False)
+        os.close(write_end)
+        time.sleep(random.uniform(0.01, 0.05))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        with os.fdopen(read_end, "rb") as pipe:
+            acknowledged += len(pipe.read())
+        total = value(mpdir, "c_total")
+        assert acknowledged <= total <= acknowledged + 6  # at most one unacknowledged inc per writer
+    assert acknowledged > 0
+
+
+def test_threads_inside_a_worker(mpdir):
+    counter = Counter("c", "help", registry=None)
+
+    def child():
+        threads = [threading.Thread(target=lambda: [counter.inc() for _ in range(5000)]) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    run_in_child(child)
+    assert value(mpdir, "c_total") == 40000.0
+
+
+def _pool_task(_):
+    _POOL_COUNTER.inc()
+    return os.getpid()
+
+
+def test_multiprocessing_pool_with_fork(mpdir):
+    global _POOL_COUNTER
+    _POOL_COUNTER = Counter("pool_tasks", "help", registry=None)
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        pids = set(pool.map(_pool_task, range(200)))
+    assert value(mpdir, "pool_tasks_total") == 200.0
+    assert os.getpid() not in pids
+
+
+def test_remove_and_clear(mpdir):
+    counter = Counter("c", "help", ["l"], registry=None)
+    counter.labels("a").inc()
+    counter.labels("b").inc()
+    counter.labels("c").inc()
+    counter.remove("a")
+    registry = scrape(mpdir)
+    assert registry.get_sample_value("c_total", {"l": "a"}) is None
+    assert registry.get_sample_value("c_total", {"l": "b"}) == 1.0
+    counter.clear()
+    assert [s for m in scrape(mpdir).collect() for s in m.samples] == []
+    counter.labels("a").inc(5)
+    assert value(mpdir, "c_total", {"l": "a"}) == 5.0
+
+
+def test_corrupt_empty_and_foreign_files_are_skipped_logged_once_and_counted(mpdir, caplog):
+    Counter("c", "help", registry=None).inc()
+    with open(os.path.join(mpdir, "123-abc.db"), "wb"):
+        pass  # empty
+    with open(os.path.join(mpdir, "124-abc.db"), "wb") as f:
+        f.write(b"PROMMP\x01\x00" + b"\xff" * 20)  # truncated header
+    with open(os.path.join(mpdir, "counter_125.db"), "wb") as f:
+        f.write(os.urandom(100))  # a classic client's file
+    caplog.set_level(logging.WARNING, logger="prometheus_client.multiprocess")
+    registry = scrape(mpdir)
+    assert registry.get_sample_value("c_total") == 1.0
+    assert registry.get_sample_value("prometheus_client_multiprocess_skipped_files_total") == 3.0
+    warnings = len(caplog.records)
+    assert warnings == 3
+    scrape(mpdir).get_sample_value("c_total")
+    assert len(caplog.records) == warnings  # logged once
+
+
+def test_concurrent_scrapes_share_merges(mpdir, monkeypatch):
+    Counter("c", "help", registry=None).inc()
+    merges = []
+    original = aggregate.DirectoryAggregator._merge
+
+    def slow_merge(self):
+        merges.append(1)
+        time.sleep(0.2)
+        return original(self)
+
+    monkeypatch.setattr(aggregate.DirectoryAggregator, "_merge", slow_merge)
+    registry = scrape(mpdir)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(registry.get_sample_value("c_total"))) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [1.0] * 40
+    assert len(merges) <= 3
+
+
+def test_missing_directory_degrades_to_process_memory(tmp_path, monkeypatch, caplog):
+    backend = SharedMemoryBackend(directory=str(tmp_path / "missing"))
+    monkeypatch.setattr(values, "ValueClass", backend)
+    caplog.set_level(logging.WARNING, logger="prometheus_client.multiprocess")
+    counter = Counter("c", "help", ["l"], registry=None)
+    counter.labels("a").inc()
+    counter.labels("b").inc(2)
+    assert counter.labels("b")._value.get() == 2.0
+    assert len(caplog.records) == 1
+
+
+PROGRAM = textwrap.dedent(
+    """
+    import sys
+    from prometheus_client import Counter, Gauge, Info, REGISTRY, CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+    c = Counter('runs', 'Runs', ['kind'])
+    c.labels('x').inc(int(sys.argv[1]))
+    Info('build', 'Build').info({'version': '1'})
+    default = generate_latest().decode()
+    per_request = CollectorRegistry()
+    MultiProcessCollector(per_request)
+    classic_pattern = generate_latest(per_request).decode()
+    print(default.count('# TYPE runs_total counter'), default.count('# TYPE build_info gauge'))
+    print(classic_pattern.count('# TYPE runs_total counter'))
+    print(REGISTRY.get_sample_value('runs_total', {'kind': 'x'}))
+    block = classic_pattern[classic_pattern.index('# HELP runs_total'):]
+    print(block in default)
+    """
+)
+
+
+def run_program(directory, amount):
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=directory)
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM, str(amount)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("\n")
+
+
+def test_default_registry_and_restart_without_wiping(tmp_path):
+    directory = str(tmp_path)
+    first = run_program(directory, 2)
+    assert first[:4] == ["1 1", "1", "2.0", "True"]  # aggregated, no duplicates, same bytes
+    second = run_program(directory, 3)  # the old run's file is just a dead process
+    assert second[2] == "5.0"
+    third = run_program(directory, 0)
+    assert third[2] == "5.0"  # never double counted
+    assert len([n for n in os.listdir(directory) if n.endswith(".db")]) <= 1
