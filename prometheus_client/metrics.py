@@ -136,7 +136,6 @@ class MetricWrapperBase(Collector):
 
     _type: Optional[str] = None
     _reserved_labelnames: Sequence[str] = ()
-    _uses_value_class = True  # its numbers live in values.ValueClass slots
     # Suffixes of the samples a child produces, in output order; the metric
     # layer turns them into full sample names once per collect.
     _sample_suffixes: Tuple[str, ...] = ("",)
@@ -222,7 +221,7 @@ class MetricWrapperBase(Collector):
 
         # Values kept in multiprocess storage reach a registry through its
         # multiprocess aggregator; the registry skips this object then.
-        self._multiprocess_backed = self._uses_value_class and getattr(values.ValueClass, "_multiprocess", False)
+        self._multiprocess_backed = bool(getattr(values.ValueClass, "_multiprocess", False))
 
         if self._is_parent():
             # Prevent a race condition when creating children.
@@ -362,14 +361,13 @@ class MetricWrapperBase(Collector):
 
     def _release_storage(self) -> None:
         """This child was removed: let multiprocess storage stop exporting it."""
-        if not self._multiprocess_backed:
-            return
-        for attribute in ("_value", "_count", "_sum"):
-            store = getattr(self, attribute, None)
-            if store is not None:
+        if self._multiprocess_backed:
+            for store in self._value_stores():
                 _release_store(store)
-        for store in getattr(self, "_buckets", ()):
-            _release_store(store)
+
+    def _value_stores(self) -> List[Any]:
+        """The value stores (slots) this child allocated from ``values.ValueClass``."""
+        return [self._value]
 
     # The classic sample hooks. Subclasses may override them; otherwise the
     # faster _append_samples path is used by collect().
@@ -712,6 +710,9 @@ class Summary(MetricWrapperBase):
     def _parent_init(self) -> None:
         self._count = self._sum = _MissingLabelValues(self._type)
 
+    def _value_stores(self) -> List[Any]:
+        return [self._count, self._sum]
+
     def observe(self, amount: float) -> None:
         """Observe the given amount.
 
@@ -876,6 +877,9 @@ class Histogram(MetricWrapperBase):
     def _parent_init(self) -> None:
         self._sum = _MissingLabelValues(self._type)
 
+    def _value_stores(self) -> List[Any]:
+        return [self._sum] + self._buckets
+
     def observe(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
         """Observe the given amount.
 
@@ -934,20 +938,39 @@ class Info(MetricWrapperBase):
         i = Info('my_build', 'Description of info')
         i.info({'version': '1.2.3', 'buildhost': 'foo@bar'})
 
-     Info metrics do not work in multiprocess mode.
+     In multiprocess mode every process's info series are exported (a
+     label set set by several processes appears once).
 
     Thread safety: ``info`` replaces the whole label set atomically.
     """
 
     _type = "info"
     _sample_suffixes = ("_info",)
-    _uses_value_class = False
 
     def _metric_init(self) -> None:
         self._labelname_set = set(self._labelnames)
         self._lock = Lock()
         self._value: Dict[str, str] = {}
         self._info_labelset = self._labelset
+        self._store: Any = None
+        if self._multiprocess_backed:
+            self._store = self._allocate_info_store(self._value)
+
+    def _allocate_info_store(self, value: Dict[str, str]) -> Any:
+        """In multiprocess storage an info series is a slot holding 1."""
+        store = values.ValueClass(
+            self._type,
+            self._name,
+            self._name + "_info",
+            self._labelnames + tuple(value),
+            self._labelvalues + tuple(value.values()),
+            self._documentation,
+        )
+        store.set(1)
+        return store
+
+    def _value_stores(self) -> List[Any]:
+        return [self._store]
 
     def _parent_init(self) -> None:
         pass  # info() on a parent fails on the missing _labelname_set, as classic
@@ -970,6 +993,9 @@ class Info(MetricWrapperBase):
         with self._lock:
             self._value = value
             self._info_labelset = info_labels
+            if self._multiprocess_backed:
+                previous, self._store = self._store, self._allocate_info_store(value)
+                _release_store(previous)
 
     def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
         out.append(_new_sample(Sample, (sample_names[0], self._info_labelset, 1.0, None, None, None)))
@@ -986,13 +1012,12 @@ class Enum(MetricWrapperBase):
         e.state('running')
 
      The first listed state will be the default.
-     Enum metrics do not work in multiprocess mode.
+     In multiprocess mode a state is reported set when any process has it set.
 
     Thread safety: ``state`` is an atomic assignment.
     """
 
     _type = "stateset"
-    _uses_value_class = False
 
     def __init__(
         self,
@@ -1031,6 +1056,24 @@ class Enum(MetricWrapperBase):
             state_labels = labelset(self._labelset)
             state_labels[self._name] = state  # built before publication, never mutated after
             self._state_labelsets.append(state_labels)
+        self._state_stores: List[Any] = []
+        if self._multiprocess_backed:
+            # In multiprocess storage each state is a slot holding 1 or 0.
+            for state in self._states:
+                self._state_stores.append(
+                    values.ValueClass(
+                        self._type,
+                        self._name,
+                        self._name,
+                        self._labelnames + (self._name,),
+                        self._labelvalues + (state,),
+                        self._documentation,
+                    )
+                )
+            self._state_stores[0].set(1)
+
+    def _value_stores(self) -> List[Any]:
+        return self._state_stores
 
     def _parent_init(self) -> None:
         pass
@@ -1042,7 +1085,10 @@ class Enum(MetricWrapperBase):
         """
         self._raise_if_not_observable()
         with self._lock:
-            self._value = self._states.index(state)
+            previous, self._value = self._value, self._states.index(state)
+            if self._state_stores:
+                self._state_stores[previous].set(0)
+                self._state_stores[self._value].set(1)
 
     def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
         name = sample_names[0]

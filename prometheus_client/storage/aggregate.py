@@ -9,7 +9,8 @@ client's rules and output shape:
   cumulative, ``_count`` synthesized; per label set ``_sum``, buckets, ``_count``);
 * gauges by mode: ``all`` one series per process (``pid`` label), ``min``,
   ``max``, ``sum``, ``mostrecent``; the ``live*`` modes count live
-  processes only.
+  processes only;
+* info and stateset (Enum) series: set (1) when set in any process.
 
 Dead processes (whose file lock is free) are compacted: under a
 non-blocking directory lock their files are folded into ``archive.json``
@@ -58,6 +59,8 @@ LOCK_NAME = ".lock"
 ARCHIVE_VERSION = 1
 _ADDITIVE_GAUGE_MODES = frozenset(("sum", "livesum"))
 _LIVE_ONLY_MODES = frozenset(("liveall", "livesum", "livemin", "livemax", "livemostrecent"))
+# Types whose slots are flags (1 or 0): merged with max, never summed.
+_FLAG_TYPES = frozenset(("info", "stateset"))
 
 # One reading of one series: (identity, pid, values). Values are [value] or,
 # for the mostrecent modes, [value, time of the last set].
@@ -116,7 +119,9 @@ class _Archive:
                 self.series[key] = (identity, pid if mode == "all" else -1, list(values))
                 continue
             old = previous[2]
-            if mode == "min":
+            if identity[0] in _FLAG_TYPES:
+                old[0] = max(old[0], values[0])
+            elif mode == "min":
                 old[0] = min(old[0], values[0])
             elif mode == "max":
                 old[0] = max(old[0], values[0])
@@ -380,7 +385,7 @@ class _Merger:
                 accumulators[key] = list(values)
             elif mode in ("min", "livemin"):
                 accumulator[0] = min(accumulator[0], values[0])
-            elif mode in ("max", "livemax"):
+            elif mode in ("max", "livemax") or typ in _FLAG_TYPES:
                 accumulator[0] = max(accumulator[0], values[0])
             elif mode in ("mostrecent", "livemostrecent"):
                 if values[1] >= accumulator[1]:

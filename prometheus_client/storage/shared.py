@@ -10,7 +10,8 @@ Fork: every backend re-homes its live slots in the child (``os.register_at_fork`
 the child gets a file of its own, each live series a fresh record there, and
 its cells are re-pointed at it, so a child never writes into its parent's
 file nor holds its parent's lock. As in the classic client, the child's
-values start from zero; the parent's file keeps the parent's.
+numbers start from zero (the parent's file keeps the parent's); info and
+enum states, which are facts rather than counts, carry over.
 
 Failure: if the directory is missing or not writable, or the disk is full,
 slots degrade to process memory with one warning through ``logging``;
@@ -35,6 +36,8 @@ from .process_file import DEFAULT_CHUNK_SIZE, Identity, ProcessFile, encode_iden
 logger = logging.getLogger("prometheus_client.multiprocess")
 
 _MOST_RECENT_MODES = frozenset(("mostrecent", "livemostrecent"))
+# Records of these types hold flags that a forked child inherits as they are.
+_FLAG_IDENTITY_PREFIXES = (b'["info",', b'["stateset",')
 
 
 def multiprocess_directory_from_environment() -> Optional[str]:
@@ -169,7 +172,10 @@ class SharedMemoryBackend:
         with self._lock:
             record = None
             for cell in cells:
-                record = self._record_of.pop(cell, None) or record
+                try:
+                    record = self._record_of.pop(cell, None) or record
+                except TypeError:  # not a slot at all
+                    return False
         if record is None:
             return False
         ProcessFile.mark_removed(record)
@@ -200,16 +206,20 @@ class SharedMemoryBackend:
             cells = [reference() for reference in references]
             if all(cell is None for cell in cells):
                 continue
+            keeps_value = identity.startswith(_FLAG_IDENTITY_PREFIXES)
             record, locations = self._locations(identity, len(cells))
             for cell, (chunk, offset) in zip(cells, locations):
                 if cell is None:
                     continue
+                value = cell.get()
                 if chunk is None:
                     cell.rebind()
                     self._record_of.pop(cell, None)
                 else:
                     cell.rebind(chunk, offset)
                     self._record_of[cell] = record
+                if keeps_value:  # an info or enum state is a fact, not a count
+                    cell.set(value)
             self._records.append((identity, references))
         if inherited is not None:
             inherited.abandon()  # after the rebinds, so its mappings can close

@@ -339,3 +339,34 @@ def test_default_registry_and_restart_without_wiping(tmp_path):
     third = run_program(directory, 0)
     assert third[2] == "5.0"  # never double counted
     assert len([n for n in os.listdir(directory) if n.endswith(".db")]) <= 1
+
+
+def test_info_and_enum_are_aggregated(mpdir):
+    from prometheus_client import Enum, Info
+
+    info = Info("build", "help", registry=None)
+    info.info({"version": "1"})
+    enum = Enum("state", "help", ["worker"], states=["idle", "busy"], registry=None)
+    enum.labels("w").state("busy")
+
+    def child():
+        info.info({"version": "2"})
+        enum.labels("c").state("idle")
+
+    run_in_child(child)
+    registry = scrape(mpdir)
+    assert registry.get_sample_value("build_info", {"version": "1"}) == 1.0
+    assert registry.get_sample_value("build_info", {"version": "2"}) == 1.0
+    assert registry.get_sample_value("build_info", {}) is None  # replaced, not left behind
+    assert registry.get_sample_value("state", {"worker": "w", "state": "busy"}) == 1.0
+    assert registry.get_sample_value("state", {"worker": "w", "state": "idle"}) == 0.0
+    assert registry.get_sample_value("state", {"worker": "c", "state": "idle"}) == 1.0
+    text = generate_latest(registry).decode()
+    assert "# TYPE build_info gauge" in text and "# TYPE state gauge" in text
+
+
+def test_a_user_label_named_pid(mpdir):
+    counter = Counter("c", "help", ["pid"], registry=None)
+    counter.labels("worker-7").inc()
+    run_in_child(lambda: counter.labels("worker-7").inc())
+    assert value(mpdir, "c_total", {"pid": "worker-7"}) == 2.0
