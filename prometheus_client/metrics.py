@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from bisect import bisect_left
 from operator import itemgetter
 from threading import Lock, RLock
@@ -42,6 +43,7 @@ from typing import (
 )
 
 from . import values  # ValueClass is looked up at call time
+from .storage.shared import register_callback as _register_storage_callback
 from .storage.shared import release as _release_store
 from ._labelset import LabelSet, labelset
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
@@ -653,11 +655,27 @@ class Gauge(MetricWrapperBase):
         """
         self._raise_if_not_observable()
         self._function = f
+        if self._multiprocess_backed and not getattr(self, "_function_refreshed", False):
+            # Other processes read the slot: keep it fed with f()'s value.
+            self._function_refreshed = True
+            _register_storage_callback(_function_refresher(self))
 
     def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
         function = self._function
         value = self._value.get() if function is None else float(function())
         out.append(_new_sample(Sample, (sample_names[0], self._labelset, value, None, None, None)))
+
+
+def _function_refresher(gauge: "Gauge") -> Callable[[], None]:
+    """A callback writing ``f()`` of a set_function gauge into its slot, while the gauge lives."""
+    reference = weakref.ref(gauge)
+
+    def refresh() -> None:
+        live = reference()
+        if live is not None and live._function is not None:
+            live._value.set(float(live._function()))
+
+    return refresh
 
 
 class Summary(MetricWrapperBase):

@@ -42,6 +42,7 @@ import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ..metrics_core import CounterMetricFamily, Metric
+from .shared import refresh_callbacks
 from .process_file import (
     FILE_SUFFIX,
     CorruptFileError,
@@ -201,6 +202,7 @@ class DirectoryAggregator:
     # -- merge ------------------------------------------------------------
 
     def _merge(self) -> List[Metric]:
+        refresh_callbacks()  # this process's computed values, fresh
         readings = self._read_processes()
         dead = [reading for reading in readings if not reading.alive]
         if dead:

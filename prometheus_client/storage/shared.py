@@ -252,6 +252,49 @@ class SharedMemoryBackend:
 _live_backends: "weakref.WeakSet[SharedMemoryBackend]" = weakref.WeakSet()
 
 
+# Values computed by callbacks (Gauge.set_function) must be written into the
+# slots to be seen by other processes: refresh_callbacks() runs them, before
+# every merge in the scraping process and periodically in every process that
+# has any (a daemon thread, restarted in forked children).
+_callbacks: List[Callable[[], None]] = []
+_callbacks_lock = threading.Lock()
+_refresher: Optional[threading.Thread] = None
+CALLBACK_REFRESH_SECONDS = 1.0
+
+
+def register_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback`` before every merge and every second (thread-safe)."""
+    with _callbacks_lock:
+        _callbacks.append(callback)
+    _ensure_refresher()
+
+
+def refresh_callbacks() -> None:
+    """Run every registered callback now; a failing one is logged, not raised."""
+    with _callbacks_lock:
+        callbacks = list(_callbacks)
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            logger.exception("prometheus_client: a multiprocess value callback failed")
+
+
+def _ensure_refresher() -> None:
+    global _refresher
+    with _callbacks_lock:
+        if (_refresher is not None and _refresher.is_alive()) or not _callbacks:
+            return
+        _refresher = threading.Thread(target=_refresh_forever, name="prometheus-multiprocess-callbacks", daemon=True)
+        _refresher.start()
+
+
+def _refresh_forever() -> None:
+    while True:
+        time.sleep(CALLBACK_REFRESH_SECONDS)
+        refresh_callbacks()
+
+
 def release(store: Any) -> None:
     """A series was removed: stop exporting it from multiprocess storage.
 
@@ -273,8 +316,15 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork_in_child() -> None:
+    global _callbacks_lock, _refresher
     for backend in list(_live_backends):
         backend._after_fork_in_child()
+    _callbacks_lock, _refresher = threading.Lock(), None
+    if _callbacks:
+        try:
+            _ensure_refresher()
+        except Exception:
+            logger.exception("prometheus_client: could not restart the callback refresher after fork")
 
 
 if hasattr(os, "register_at_fork"):
@@ -283,5 +333,12 @@ if hasattr(os, "register_at_fork"):
     )
 
 
-__all__ = ["SharedMemoryBackend", "TimestampedValue", "multiprocess_directory_from_environment"]
+__all__ = [
+    "SharedMemoryBackend",
+    "TimestampedValue",
+    "multiprocess_directory_from_environment",
+    "refresh_callbacks",
+    "register_callback",
+    "release",
+]
 

@@ -370,3 +370,26 @@ def test_a_user_label_named_pid(mpdir):
     counter.labels("worker-7").inc()
     run_in_child(lambda: counter.labels("worker-7").inc())
     assert value(mpdir, "c_total", {"pid": "worker-7"}) == 2.0
+
+
+def test_set_function_in_every_process(mpdir):
+    from prometheus_client.storage import shared
+
+    gauge = Gauge("queue", "help", multiprocess_mode="livesum", registry=None)
+    gauge.set_function(lambda: 3)
+    read_end, write_end = os.pipe()
+
+    def child():  # a live worker whose function says 4
+        gauge.set_function(lambda: 4)
+        shared.refresh_callbacks()
+        os.write(write_end, b"ready")
+        time.sleep(3)
+
+    pid = run_in_child(child, wait=False)
+    try:
+        assert os.read(read_end, 5) == b"ready"
+        assert value(mpdir, "queue") == 7.0  # the scraper refreshes its own before merging
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert value(mpdir, "queue") == 3.0
