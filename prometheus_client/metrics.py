@@ -43,6 +43,7 @@ from typing import (
 )
 
 from . import values  # ValueClass is looked up at call time
+from .storage.shared import publish_exemplar as _publish_exemplar
 from .storage.shared import register_callback as _register_storage_callback
 from .storage.shared import release as _release_store
 from ._labelset import LabelSet, labelset
@@ -484,7 +485,10 @@ class Counter(MetricWrapperBase):
         self._value.inc(amount)
         if exemplar:
             _validate_exemplar(exemplar)
-            self._value.set_exemplar(Exemplar(exemplar, amount, time.time()))
+            recorded = Exemplar(exemplar, amount, time.time())
+            self._value.set_exemplar(recorded)
+            if self._multiprocess_backed:
+                _publish_exemplar(self._value, recorded)
 
     def reset(self) -> None:
         """Reset the counter to zero. Use this when a logical process restarts without restarting the actual python process."""
@@ -916,7 +920,10 @@ class Histogram(MetricWrapperBase):
             bucket.inc(1)
             if exemplar:
                 _validate_exemplar(exemplar)
-                bucket.set_exemplar(Exemplar(exemplar, amount, time.time()))
+                recorded = Exemplar(exemplar, amount, time.time())
+                bucket.set_exemplar(recorded)
+                if self._multiprocess_backed:
+                    _publish_exemplar(bucket, recorded)
 
     def time(self) -> Timer:
         """Time a block of code or function, and observe the duration in seconds.

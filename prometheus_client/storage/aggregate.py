@@ -42,14 +42,17 @@ import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ..metrics_core import CounterMetricFamily, Metric
+from ..samples import Exemplar
 from .shared import refresh_callbacks
 from .process_file import (
     FILE_SUFFIX,
     CorruptFileError,
     Identity,
+    EXEMPLAR_TYPE,
     ProcessFileSnapshot,
     is_removed,
     parse_process_file_name,
+    read_exemplar,
     read_slots,
 )
 
@@ -63,9 +66,9 @@ _LIVE_ONLY_MODES = frozenset(("liveall", "livesum", "livemin", "livemax", "livem
 # Types whose slots are flags (1 or 0): merged with max, never summed.
 _FLAG_TYPES = frozenset(("info", "stateset"))
 
-# One reading of one series: (identity, pid, values). Values are [value] or,
-# for the mostrecent modes, [value, time of the last set].
-Reading = Tuple[Identity, int, List[float]]
+# One reading of one series: (identity, pid, values, exemplar or None).
+# Values are [value] or, for the mostrecent modes, [value, time of the last set].
+Reading = Tuple[Identity, int, List[float], Optional[Exemplar]]
 
 
 class _ProcessReading:
@@ -78,11 +81,16 @@ class _ProcessReading:
 def _read_series(snapshot: ProcessFileSnapshot) -> List[Reading]:
     mapping = snapshot.refresh()
     pid = snapshot.pid
-    return [
-        (identity, pid, read_slots(mapping, first, count))
-        for identity, first, count, position in snapshot.records
-        if not is_removed(mapping, position)
-    ]
+    exemplars: Dict[int, Exemplar] = {}
+    series = []
+    for identity, first, count, position in snapshot.records:
+        if identity[0] == EXEMPLAR_TYPE:
+            found = read_exemplar(mapping, first)
+            if found is not None:
+                exemplars[int(identity[6])] = Exemplar(*found)
+        elif not is_removed(mapping, position):
+            series.append((identity, pid, read_slots(mapping, first, count), position))
+    return [(identity, pid, values, exemplars.get(position)) for identity, pid, values, position in series]
 
 
 class _Archive:
@@ -105,19 +113,19 @@ class _Archive:
         for identity, pid, values in document["series"]:
             identity = (identity[0], identity[1], identity[2], tuple(identity[3]), tuple(identity[4]),
                         identity[5], identity[6])
-            archive.series[_archive_key(identity, pid)] = (identity, pid, [float(v) for v in values])
+            archive.series[_archive_key(identity, pid)] = (identity, pid, [float(v) for v in values], None)
         return archive
 
     def fold(self, readings: Iterable[Reading]) -> None:
         """Fold the series of one dead process in (live-only gauges are dropped)."""
-        for identity, pid, values in readings:
+        for identity, pid, values, _ in readings:  # dead processes' exemplars are not kept
             mode = identity[6]
             if mode in _LIVE_ONLY_MODES:
                 continue
             key = _archive_key(identity, pid)
             previous = self.series.get(key)
             if previous is None:
-                self.series[key] = (identity, pid if mode == "all" else -1, list(values))
+                self.series[key] = (identity, pid if mode == "all" else -1, list(values), None)
                 continue
             old = previous[2]
             if identity[0] in _FLAG_TYPES:
@@ -139,7 +147,7 @@ class _Archive:
             {
                 "version": ARCHIVE_VERSION,
                 "absorbed": self.absorbed,
-                "series": [[list(identity), pid, values] for identity, pid, values in self.series.values()],
+                "series": [[list(identity), pid, values] for identity, pid, values, _ in self.series.values()],
             },
             separators=(",", ":"),
         ).encode("utf-8")
@@ -370,10 +378,17 @@ class _Merger:
     def __init__(self) -> None:
         # family name -> (help, type, {series key: accumulator})
         self._families: Dict[str, Tuple[str, str, Dict[tuple, list]]] = {}
+        # (family, series key) -> newest exemplar across processes
+        self._exemplars: Dict[Tuple[str, tuple], Exemplar] = {}
+
+    def _keep_newest_exemplar(self, family: str, key: tuple, exemplar: Exemplar) -> None:
+        current = self._exemplars.get((family, key))
+        if current is None or (exemplar.timestamp or 0.0) >= (current.timestamp or 0.0):
+            self._exemplars[(family, key)] = exemplar
 
     def add(self, readings: Iterable[Reading], alive: bool) -> None:
         families = self._families
-        for identity, pid, values in readings:
+        for identity, pid, values, exemplar in readings:
             typ, family, sample, labelnames, labelvalues, help_text, mode = identity
             if mode in _LIVE_ONLY_MODES and not alive:
                 continue
@@ -382,6 +397,8 @@ class _Merger:
                 entry = families[family] = (help_text, typ, {})
             accumulators = entry[2]
             key = (sample, labelnames, labelvalues, pid if mode in ("all", "liveall") else None)
+            if exemplar is not None:
+                self._keep_newest_exemplar(family, key, exemplar)
             accumulator = accumulators.get(key)
             if accumulator is None:
                 accumulators[key] = list(values)
@@ -401,38 +418,45 @@ class _Merger:
         result = []
         for name, (help_text, typ, accumulators) in self._families.items():
             metric = Metric(name, help_text, typ)
+            exemplars = {key: exemplar for (family, key), exemplar in self._exemplars.items() if family == name}
             if typ == "histogram":
-                self._histogram_samples(metric, accumulators, accumulate)
+                self._histogram_samples(metric, accumulators, accumulate, exemplars)
             else:
-                for (sample, labelnames, labelvalues, pid), values in accumulators.items():
+                for key, values in accumulators.items():
+                    sample, labelnames, labelvalues, pid = key
                     labels = dict(zip(labelnames, labelvalues))
                     if pid is not None:
                         labels["pid"] = str(pid)
-                    metric.add_sample(sample, labels, values[0])
+                    metric.add_sample(sample, labels, values[0], None, exemplars.get(key))
             result.append(metric)
         return result
 
     @staticmethod
-    def _histogram_samples(metric: Metric, accumulators: Dict[tuple, list], accumulate: bool) -> None:
-        # label set (without le) -> [sum or None, {le: count}]
+    def _histogram_samples(
+        metric: Metric, accumulators: Dict[tuple, list], accumulate: bool, exemplars: Dict[tuple, Exemplar]
+    ) -> None:
+        # label set (without le) -> [sum or None, {le: count}, {le: exemplar}]
         series: Dict[Tuple[Tuple[str, ...], Tuple[str, ...]], list] = {}
-        for (sample, labelnames, labelvalues, _), values in accumulators.items():
+        for key, values in accumulators.items():
+            sample, labelnames, labelvalues, _ = key
             if sample.endswith("_bucket") and labelnames and labelnames[-1] == "le":
-                entry = series.setdefault((labelnames[:-1], labelvalues[:-1]), [None, {}])
+                entry = series.setdefault((labelnames[:-1], labelvalues[:-1]), [None, {}, {}])
                 le = labelvalues[-1]
                 entry[1][le] = entry[1].get(le, 0.0) + values[0]
+                if key in exemplars:
+                    entry[2][le] = exemplars[key]
             else:
-                entry = series.setdefault((labelnames, labelvalues), [None, {}])
+                entry = series.setdefault((labelnames, labelvalues), [None, {}, {}])
                 entry[0] = values[0] if entry[0] is None else entry[0] + values[0]
         name = metric.name
-        for (labelnames, labelvalues), (total, buckets) in series.items():
+        for (labelnames, labelvalues), (total, buckets, bucket_exemplars) in series.items():
             labels = dict(zip(labelnames, labelvalues))
             if total is not None:
                 metric.add_sample(name + "_sum", labels, total)
             cumulative = 0.0
             for le, count in sorted(buckets.items(), key=lambda item: float(item[0])):
                 cumulative = cumulative + count if accumulate else count
-                metric.add_sample(name + "_bucket", dict(labels, le=le), cumulative)
+                metric.add_sample(name + "_bucket", dict(labels, le=le), cumulative, None, bucket_exemplars.get(le))
             if accumulate:
                 metric.add_sample(name + "_count", labels, cumulative)
 

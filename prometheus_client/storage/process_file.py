@@ -125,8 +125,11 @@ class ProcessFile:
     def _map_chunk(self, index: int) -> None:
         self._chunks.append(mmap.mmap(self._fd, self.chunk_size, offset=index * self.chunk_size))
 
-    def allocate(self, identity: bytes, slot_count: int) -> Tuple[Tuple[mmap.mmap, int], List[Tuple[mmap.mmap, int]]]:
-        """Append a record; return (chunk, record offset) and (chunk, offset) of each slot.
+    def allocate(self, identity: bytes, slot_count: int) -> Tuple[Tuple[mmap.mmap, int, int], List[Tuple[mmap.mmap, int]]]:
+        """Append a record.
+
+        Returns (chunk, offset in chunk, offset in file) of the record and
+        (chunk, offset in chunk) of each of its slots.
 
         Raises ValueError when one record would not fit in a chunk, OSError
         when the file cannot grow (disk full).
@@ -146,7 +149,8 @@ class ProcessFile:
             first_slot = start + _padded(len(identity))
             self._end += size
             self._published.set(float(self._end))
-            return (chunk, offset), [(chunk, first_slot + 8 * i) for i in range(slot_count)]
+            record = (chunk, offset, chunk_index * self.chunk_size + offset)
+            return record, [(chunk, first_slot + 8 * i) for i in range(slot_count)]
 
     def _pad_to_next_chunk(self, chunk_index: int, offset: int) -> None:
         os.ftruncate(self._fd, (chunk_index + 2) * self.chunk_size)
@@ -157,9 +161,9 @@ class ProcessFile:
         self._end += remaining
 
     @staticmethod
-    def mark_removed(record: Tuple[mmap.mmap, int]) -> None:
+    def mark_removed(record: Tuple[mmap.mmap, int, int]) -> None:
         """Flag a record as removed: readers and compaction skip it from now on."""
-        chunk, offset = record
+        chunk, offset, _ = record
         RECORD_HEADER_FLAGS.pack_into(chunk, offset + 12, REMOVED)
 
     def _release_maps(self) -> None:
@@ -290,6 +294,36 @@ def decode_identity(data: bytes) -> Identity:
 def read_slots(mapping: mmap.mmap, first_slot: int, slot_count: int) -> List[float]:
     """The values of a record's slots, each read atomically."""
     return [load(mapping, 8 * (first_slot + i)) for i in range(slot_count)]
+
+
+# Exemplar records: identity (EXEMPLAR_TYPE, "", "", (), (), "", <file offset
+# of the series record>), slots [sequence, payload length, payload...]. The
+# owner writes under a sequence lock (odd while writing); the payload is the
+# JSON [labels, value, timestamp].
+EXEMPLAR_TYPE = "@exemplar"
+EXEMPLAR_PAYLOAD_BYTES = 1024
+EXEMPLAR_SLOTS = 2 + EXEMPLAR_PAYLOAD_BYTES // 8
+
+
+def read_exemplar(mapping: mmap.mmap, first_slot: int) -> Optional[Tuple[dict, float, Optional[float]]]:
+    """The (labels, value, timestamp) in an exemplar record, or None if unset or unreadable."""
+    position = 8 * first_slot
+    for _ in range(3):
+        before = load(mapping, position)
+        if before == 0:
+            return None
+        if int(before) % 2:
+            continue  # being written: try again
+        length = min(int(load(mapping, position + 8)), EXEMPLAR_PAYLOAD_BYTES)
+        payload = mapping[position + 16:position + 16 + length]
+        if load(mapping, position) != before:
+            continue
+        try:
+            labels, value, timestamp = json.loads(payload)
+            return dict(labels), float(value), None if timestamp is None else float(timestamp)
+        except (ValueError, TypeError):
+            return None
+    return None
 
 
 def is_removed(mapping: mmap.mmap, record_position: int) -> bool:

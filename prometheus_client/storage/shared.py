@@ -23,6 +23,7 @@ of the last ``set``), written time first.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -31,7 +32,15 @@ import weakref
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from . import Cell
-from .process_file import DEFAULT_CHUNK_SIZE, Identity, ProcessFile, encode_identity
+from .process_file import (
+    DEFAULT_CHUNK_SIZE,
+    EXEMPLAR_PAYLOAD_BYTES,
+    EXEMPLAR_SLOTS,
+    EXEMPLAR_TYPE,
+    Identity,
+    ProcessFile,
+    encode_identity,
+)
 
 logger = logging.getLogger("prometheus_client.multiprocess")
 
@@ -112,8 +121,12 @@ class SharedMemoryBackend:
         self._degraded = False
         # Every record allocated in this process: (identity bytes, weak refs to its cells).
         self._records: List[Tuple[bytes, List["weakref.ref[Cell]"]]] = []
-        # Cell -> (chunk, offset) of its record, to flag removals.
-        self._record_of: "weakref.WeakKeyDictionary[Cell, Tuple[Any, int]]" = weakref.WeakKeyDictionary()
+        # Cell -> (chunk, offset in chunk, offset in file) of its record.
+        self._record_of: "weakref.WeakKeyDictionary[Cell, Tuple[Any, int, int]]" = weakref.WeakKeyDictionary()
+        # Cell -> (sequence cell, length cell, chunk, payload offset) of its exemplar record.
+        self._exemplar_of: "weakref.WeakKeyDictionary[Cell, Tuple[Cell, Cell, Any, int]]" = (
+            weakref.WeakKeyDictionary()
+        )
         _live_backends.add(self)
 
     @property
@@ -166,6 +179,41 @@ class SharedMemoryBackend:
                 self._degrade(error)
         return None, [(None, 0)] * slot_count
 
+    def publish_exemplar(self, cell: Any, exemplar: Any) -> bool:
+        """Make a slot's latest exemplar visible to readers; False if not ours.
+
+        The exemplar record is allocated on first use and rewritten under a
+        sequence lock, so a reader never sees half of one.
+        """
+        timestamp = None if exemplar.timestamp is None else float(exemplar.timestamp)
+        payload = json.dumps([exemplar.labels, float(exemplar.value), timestamp], separators=(",", ":")).encode()
+        if len(payload) > EXEMPLAR_PAYLOAD_BYTES:
+            return True  # cannot happen for valid exemplars (128 characters of labels)
+        with self._lock:
+            try:
+                record = self._record_of.get(cell)
+            except TypeError:
+                return False
+            if record is None or self._file is None:
+                return False
+            target = self._exemplar_of.get(cell)
+            if target is None:
+                identity = encode_identity((EXEMPLAR_TYPE, "", "", (), (), "", str(record[2])))
+                try:
+                    _, locations = self._file.allocate(identity, EXEMPLAR_SLOTS)
+                except (OSError, ValueError):
+                    return True
+                chunk, first = locations[0]
+                target = (Cell(chunk, first), Cell(chunk, first + 8), chunk, first + 16)
+                self._exemplar_of[cell] = target
+            sequence, length, chunk, start = target
+            version = sequence.get()
+            sequence.set(version + 1)
+            chunk[start:start + len(payload)] = payload
+            length.set(len(payload))
+            sequence.set(version + 2)
+            return True
+
     def release(self, store: Any) -> bool:
         """Forget the series a value store belongs to; False if not ours."""
         cells = [store._value, store._timestamp] if isinstance(store, TimestampedValue) else [store]
@@ -201,6 +249,7 @@ class SharedMemoryBackend:
         """In a forked child: move every live slot into a file of our own."""
         inherited, self._file = self._file, None
         self._degraded = False
+        self._exemplar_of = weakref.WeakKeyDictionary()  # republished on the next exemplar
         records, self._records = self._records, []
         for identity, references in records:
             cells = [reference() for reference in references]
@@ -295,6 +344,13 @@ def _refresh_forever() -> None:
         refresh_callbacks()
 
 
+def publish_exemplar(store: Any, exemplar: Any) -> None:
+    """A slot got a new exemplar: show it in the aggregated view. Thread-safe."""
+    for backend in list(_live_backends):
+        if backend.publish_exemplar(store, exemplar):
+            return
+
+
 def release(store: Any) -> None:
     """A series was removed: stop exporting it from multiprocess storage.
 
@@ -337,6 +393,7 @@ __all__ = [
     "SharedMemoryBackend",
     "TimestampedValue",
     "multiprocess_directory_from_environment",
+    "publish_exemplar",
     "refresh_callbacks",
     "register_callback",
     "release",

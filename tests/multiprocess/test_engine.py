@@ -393,3 +393,32 @@ def test_set_function_in_every_process(mpdir):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     assert value(mpdir, "queue") == 3.0
+
+
+def test_exemplars_newest_across_processes(mpdir, monkeypatch):
+    from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
+
+    counter = Counter("c", "help", registry=None)
+    histogram = Histogram("h", "help", buckets=[1], registry=None)
+    monkeypatch.setattr(time, "time", lambda: 100.0)
+    counter.inc(1, {"trace_id": "parent"})
+    histogram.observe(0.5, {"trace_id": "parent"})
+    read_end, write_end = os.pipe()
+
+    def child():
+        time.time = lambda: 200.0
+        counter.inc(2, {"trace_id": "child"})
+        histogram.observe(5, {"trace_id": "child-big"})
+        os.write(write_end, b"ready")
+        time.sleep(3)
+
+    pid = run_in_child(child, wait=False)
+    try:
+        assert os.read(read_end, 5) == b"ready"
+        text = openmetrics_latest(scrape(mpdir)).decode()
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert 'c_total 3.0 # {trace_id="child"} 2.0 200.0' in text
+    assert 'h_bucket{le="1.0"} 1.0 # {trace_id="parent"} 0.5 100.0' in text
+    assert 'h_bucket{le="+Inf"} 2.0 # {trace_id="child-big"} 5.0 200.0' in text
