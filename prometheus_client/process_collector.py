@@ -8,15 +8,19 @@ Thread and process safety: a collector holds no mutable state after
 construction except the attributes users and tests assign (``_ticks``,
 ``_pagesize``, ``_btime``), so concurrent ``collect()`` calls are safe. Each
 call reads the files of whatever process ``pid()`` names at that moment, so
-one collector works unchanged after a fork.
+one collector works unchanged after a fork. In multiprocess mode a collector
+of the current process also writes its figures into multiprocess storage, so
+the aggregated view reports the whole group of processes.
 """
 from __future__ import annotations
 
 import os
-from typing import Callable, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
+from . import values
 from .metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
+from .storage.shared import register_callback
 
 try:
     import resource
@@ -85,6 +89,20 @@ def _read_max_open_files(pid_dir: str) -> Optional[float]:
     return None
 
 
+def _this_process() -> str:
+    return 'self'
+
+
+# How each gauge combines over the group of processes in multiprocess mode.
+_GROUP_GAUGE_MODES = {
+    'virtual_memory_bytes': 'livesum',
+    'resident_memory_bytes': 'livesum',
+    'start_time_seconds': 'livemin',
+    'open_fds': 'livesum',
+    'max_fds': 'livemax',
+}
+
+
 class ProcessCollector(Collector):
     """Collector for Standard Exports such as cpu and memory.
 
@@ -104,7 +122,7 @@ class ProcessCollector(Collector):
     def __init__(
         self,
         namespace: str = '',
-        pid: Callable[[], Union[int, str]] = lambda: 'self',
+        pid: Callable[[], Union[int, str]] = _this_process,
         proc: str = '/proc',
         registry: Optional[CollectorRegistry] = REGISTRY,
     ) -> None:
@@ -115,8 +133,43 @@ class ProcessCollector(Collector):
         self._ticks = _clock_ticks_per_second()
         self._pagesize = _PAGESIZE
         self._btime = _read_boot_time(proc)
+        self._multiprocess_backed = False
+        if pid is _this_process and self._btime and getattr(values.ValueClass, '_multiprocess', False):
+            self._report_for_the_whole_group()
         if registry:
             registry.register(self)
+
+    def _report_for_the_whole_group(self) -> None:
+        """In multiprocess mode, every process writes its figures into storage.
+
+        The aggregated view then reports the group: CPU time summed over all
+        processes that ever ran (a counter never goes backwards), memory and
+        open descriptors summed over the live ones, the earliest live start
+        time and the largest descriptor limit. Registries holding the
+        aggregator skip this collector's own, single-process, families.
+        """
+        slots: Dict[str, Any] = {}
+
+        def refresh() -> None:
+            for family in self.collect():
+                mode = _GROUP_GAUGE_MODES.get(family.name[len(self._prefix):])
+                for sample in family.samples:
+                    slot = slots.get(sample.name)
+                    if slot is None:
+                        if family.type == 'counter':
+                            slot = values.ValueClass(
+                                'counter', family.name, sample.name, (), (), family.documentation
+                            )
+                        else:
+                            slot = values.ValueClass(
+                                'gauge', family.name, sample.name, (), (), family.documentation,
+                                multiprocess_mode=mode or 'livesum',
+                            )
+                        slots[sample.name] = slot
+                    slot.set(sample.value)
+
+        self._multiprocess_backed = True
+        register_callback(refresh)
 
     def collect(self) -> List[Metric]:
         """Read the process's files once and return the families, in a new list.

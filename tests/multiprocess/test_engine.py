@@ -315,7 +315,9 @@ PROGRAM = textwrap.dedent(
     print(default.count('# TYPE runs_total counter'), default.count('# TYPE build_info gauge'))
     print(classic_pattern.count('# TYPE runs_total counter'))
     print(REGISTRY.get_sample_value('runs_total', {'kind': 'x'}))
-    block = classic_pattern[classic_pattern.index('# HELP runs_total'):]
+    start = classic_pattern.index('# HELP runs_total')
+    end = classic_pattern.find('# HELP', start + 1)
+    block = classic_pattern[start:end if end != -1 else None]
     print(block in default)
     """
 )
@@ -422,3 +424,35 @@ def test_exemplars_newest_across_processes(mpdir, monkeypatch):
     assert 'c_total 3.0 # {trace_id="child"} 2.0 200.0' in text
     assert 'h_bucket{le="1.0"} 1.0 # {trace_id="parent"} 0.5 100.0' in text
     assert 'h_bucket{le="+Inf"} 2.0 # {trace_id="child-big"} 5.0 200.0' in text
+
+
+GROUP_PROGRAM = textwrap.dedent(
+    """
+    import os, time
+    from prometheus_client import REGISTRY, generate_latest
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        extra = [open(os.devnull) for _ in range(20)]   # the child holds 20 more descriptors
+        time.sleep(1.5)  # other processes refresh their figures every second
+        os.write(write_end, b"x")
+        time.sleep(5)
+        os._exit(0)
+    os.close(write_end)
+    os.read(read_end, 1)
+    own = len(os.listdir('/proc/self/fd'))
+    text = generate_latest(REGISTRY).decode()
+    group = REGISTRY.get_sample_value('process_open_fds')
+    print(text.count('# TYPE process_open_fds gauge'), text.count('# TYPE process_cpu_seconds_total counter'))
+    print(group > own + 15)
+    os.kill(pid, 9)
+    """
+)
+
+
+def test_process_collector_reports_the_whole_group(tmp_path):
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", GROUP_PROGRAM], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["1 1", "True"]
