@@ -49,6 +49,7 @@ other_pythons() {
 
 log "setting up .venv ($("$DEFAULT_PYTHON" --version))"
 make_venv .venv "$DEFAULT_PYTHON" test
+bash scripts/install-peers.sh  # the real peers of tests/peers (Debian packages)
 
 log "setting up .venv-classic (the classic client 0.26.0, black-box oracle)"
 if [ ! -x .venv-classic/bin/python ]; then
