@@ -144,9 +144,7 @@ class MetricWrapperBase(Collector):
     _sample_suffixes: Tuple[str, ...] = ("",)
 
     def _is_observable(self) -> bool:
-        # Whether this metric is observable, i.e.
-        # * a metric without label names and values, or
-        # * the child of a labelled metric.
+        # True for a series that holds values: an unlabelled metric or a child.
         return not self._labelnames or (self._labelnames and self._labelvalues)  # type: ignore[return-value]
 
     def _raise_if_not_observable(self) -> None:
@@ -227,7 +225,7 @@ class MetricWrapperBase(Collector):
         self._multiprocess_backed = bool(getattr(values.ValueClass, "_multiprocess", False))
 
         if self._is_parent():
-            # Prevent a race condition when creating children.
+            # Serialises child creation and removal; lookups of existing children skip it.
             self._lock = RLock()
             self._metrics: Dict[Sequence[str], T] = {}
             self._key_from_kwargs = _key_getter(self._labelnames)
@@ -413,11 +411,7 @@ class MetricWrapperBase(Collector):
         raise NotImplementedError("_append_samples() must be implemented by %r" % self)
 
     def _metric_init(self) -> None:  # pragma: no cover - abstract
-        """Initialize the metric object as a child, i.e. when it has labels (if any) set.
-
-        This is factored as a separate function to allow for deferred
-        initialization.
-        """
+        """Allocate the value stores of a series (an unlabelled metric or a child)."""
         raise NotImplementedError("_metric_init() must be implemented by %r" % self)
 
     def _parent_init(self) -> None:
@@ -426,36 +420,18 @@ class MetricWrapperBase(Collector):
 
 
 class Counter(MetricWrapperBase):
-    """A Counter tracks counts of events or running totals.
+    """A running total that only goes up: requests served, bytes sent, errors.
 
-    Example use cases for Counters:
-    - Number of requests processed
-    - Number of items that were inserted into a queue
-    - Total amount of data that a system has processed
+    ``inc()`` adds 1 or the given non-negative amount; ``count_exceptions()``
+    counts exceptions escaping a block or function::
 
-    Counters can only go up (and be reset when the process restarts). If your
-    use case can go down, you should use a Gauge instead.
+        failures = Counter('job_failures', 'Jobs that raised')
+        failures.inc()
+        with failures.count_exceptions(ValueError):
+            run_job()
 
-    An example for a Counter:
-
-        from prometheus_client import Counter
-
-        c = Counter('my_failures_total', 'Description of counter')
-        c.inc()     # Increment by 1
-        c.inc(1.6)  # Increment by given value
-
-    There are utilities to count exceptions raised:
-
-        @c.count_exceptions()
-        def f():
-            pass
-
-        with c.count_exceptions():
-            pass
-
-        # Count only one type of exception
-        with c.count_exceptions(ValueError):
-            pass
+    Exposed as ``<name>_total`` (a trailing ``_total`` in the given name is
+    dropped first) plus ``<name>_created``.
 
     Thread safety: ``inc`` is lock-free and safe from any thread or signal handler.
     """
@@ -470,9 +446,10 @@ class Counter(MetricWrapperBase):
         self._created = time.time()
 
     def inc(self, amount: float = 1, exemplar: Optional[Dict[str, str]] = None) -> None:
-        """Increment counter by the given amount.
+        """Add ``amount`` (default 1) and, if given, remember ``exemplar`` with it.
 
-        Raises ValueError for a negative amount or on a labelled parent.
+        Raises ValueError for a negative amount, an invalid exemplar or on a
+        labelled parent.
         """
         try:
             negative = amount < 0
@@ -491,7 +468,7 @@ class Counter(MetricWrapperBase):
                 _publish_exemplar(self._value, recorded)
 
     def reset(self) -> None:
-        """Reset the counter to zero. Use this when a logical process restarts without restarting the actual python process."""
+        """Set the counter back to 0 and renew ``_created`` (a logical restart)."""
         if self._is_parent():
             raise AttributeError("'%s' object has no attribute '_value'" % type(self).__name__)
         self._value.set(0)
@@ -500,11 +477,9 @@ class Counter(MetricWrapperBase):
     def count_exceptions(
         self, exception: Union[Type[BaseException], Tuple[Type[BaseException], ...]] = Exception
     ) -> ExceptionCounter:
-        """Count exceptions in a block of code or function.
+        """A context manager and decorator adding 1 per escaping ``exception``.
 
-        Can be used as a function decorator or context manager.
-        Increments the counter when an exception of the given
-        type is raised up out of the code.
+        Raises ValueError on a labelled parent.
         """
         self._raise_if_not_observable()
         return ExceptionCounter(self, exception)
@@ -517,41 +492,20 @@ class Counter(MetricWrapperBase):
 
 
 class Gauge(MetricWrapperBase):
-    """Gauge metric, to report instantaneous values.
+    """A value that goes up and down: queue length, temperature, in-flight requests.
 
-     Examples of Gauges include:
-        - Inprogress requests
-        - Number of items in a queue
-        - Free memory
-        - Total memory
-        - Temperature
+    ``inc()``/``dec()``/``set()`` change it; ``set_to_current_time()``,
+    ``track_inprogress()`` and ``time()`` cover common uses; ``set_function()``
+    makes every scrape ask a callback instead::
 
-     Gauges can go both up and down.
+        in_flight = Gauge('requests_in_flight', 'Requests being handled')
+        with in_flight.track_inprogress():
+            handle()
+        queue_length = Gauge('queue_length', 'Items waiting')
+        queue_length.set_function(lambda: len(queue))
 
-        from prometheus_client import Gauge
-
-        g = Gauge('my_inprogress_requests', 'Description of gauge')
-        g.inc()      # Increment by 1
-        g.dec(10)    # Decrement by given value
-        g.set(4.2)   # Set to a given value
-
-     There are utilities for common use cases:
-
-        g.set_to_current_time()   # Set to current unixtime
-
-        # Increment when entered, decrement when exited.
-        @g.track_inprogress()
-        def f():
-            pass
-
-        with g.track_inprogress():
-            pass
-
-     A Gauge can also take its value from a callback:
-
-        d = Gauge('data_objects', 'Number of objects')
-        my_dict = {}
-        d.set_function(lambda: len(my_dict))
+    ``multiprocess_mode`` says how the values of several processes combine
+    (see docs/multiprocess.md).
 
     Thread safety: ``inc``, ``dec`` and ``set`` are lock-free and safe from
     any thread or signal handler.
@@ -606,13 +560,13 @@ class Gauge(MetricWrapperBase):
         )
 
     def inc(self, amount: float = 1) -> None:
-        """Increment gauge by the given amount."""
+        """Add ``amount`` (RuntimeError in the mostrecent modes)."""
         if self._is_most_recent:
             raise RuntimeError("inc must not be used with the mostrecent mode")
         self._value.inc(amount)
 
     def dec(self, amount: float = 1) -> None:
-        """Decrement gauge by the given amount."""
+        """Subtract ``amount`` (RuntimeError in the mostrecent modes)."""
         if self._is_most_recent:
             raise RuntimeError("dec must not be used with the mostrecent mode")
         try:
@@ -631,31 +585,25 @@ class Gauge(MetricWrapperBase):
         self._value.set(value)
 
     def set_to_current_time(self) -> None:
-        """Set gauge to the current unixtime."""
+        """Set the gauge to ``time.time()``."""
         self.set(time.time())
 
     def track_inprogress(self) -> InprogressTracker:
-        """Track inprogress blocks of code or functions.
+        """A context manager and decorator: +1 while the code runs, -1 after.
 
-        Can be used as a function decorator or context manager.
-        Increments the gauge when the code is entered,
-        and decrements when it is exited.
+        Raises ValueError on a labelled parent.
         """
         self._raise_if_not_observable()
         return InprogressTracker(self)
 
     def time(self) -> Timer:
-        """Time a block of code or function, and set the duration in seconds.
-
-        Can be used as a function decorator or context manager.
-        """
+        """A context manager and decorator setting the gauge to the run time in seconds."""
         return Timer(self, "set")
 
     def set_function(self, f: Callable[[], float]) -> None:
-        """Call the provided function to return the Gauge value.
+        """Report ``float(f())`` at every scrape instead of the stored value.
 
-        The function must return a float, and may be called from
-        multiple threads. All other methods of the Gauge become NOOPs.
+        ``f`` may be called from any thread. Raises ValueError on a labelled parent.
         """
         self._raise_if_not_observable()
         self._function = f
@@ -683,34 +631,14 @@ def _function_refresher(gauge: "Gauge") -> Callable[[], None]:
 
 
 class Summary(MetricWrapperBase):
-    """A Summary tracks the size and number of events.
+    """Count and total of observed sizes or durations (no quantiles).
 
-    Example use cases for Summaries:
-    - Response latency
-    - Request size
+    ``observe(amount)`` records one event; ``time()`` records the duration
+    of a block or function::
 
-    Example for a Summary:
-
-        from prometheus_client import Summary
-
-        s = Summary('potatoes_eaten', 'Potatoes eaten')
-        s.observe(10)  # Observe 10 potatoes
-
-    Example for a Summary using time:
-
-        from prometheus_client import Summary
-
-        REQUEST_TIME = Summary('response_latency_seconds', 'Response latency (seconds)')
-
-        @REQUEST_TIME.time()
-        def create_response(request):
-          '''A dummy function'''
-          time.sleep(1)
-
-    Example for using the same Summary object as a context manager:
-
-        with REQUEST_TIME.time():
-            pass  # Logic to be timed
+        latency = Summary('handler_seconds', 'Time spent in the handler')
+        with latency.time():
+            handle()
 
     Thread safety: ``observe`` is lock-free; a scrape that races with it may
     see the count and the sum of slightly different moments.
@@ -736,23 +664,12 @@ class Summary(MetricWrapperBase):
         return [self._count, self._sum]
 
     def observe(self, amount: float) -> None:
-        """Observe the given amount.
-
-        The amount is usually positive or zero. Negative values are
-        accepted but prevent current versions of Prometheus from
-        properly detecting counter resets in the sum of
-        observations. See
-        https://prometheus.io/docs/practices/histograms/#count-and-sum-of-observations
-        for details.
-        """
+        """Record one observation (negative amounts are accepted but make the sum non-monotonic)."""
         self._count.inc(1)
         self._sum.inc(amount)
 
     def time(self) -> Timer:
-        """Time a block of code or function, and observe the duration in seconds.
-
-        Can be used as a function decorator or context manager.
-        """
+        """A context manager and decorator observing the run time in seconds."""
         return Timer(self, "observe")
 
     def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
@@ -778,39 +695,16 @@ def _le_string(bound: float) -> str:
 
 
 class Histogram(MetricWrapperBase):
-    """A Histogram tracks the size and number of events in buckets.
+    """Observations counted in cumulative buckets, plus their count and sum.
 
-    You can use Histograms for aggregatable calculation of quantiles.
+    Buckets are upper bounds (``le``); ``+Inf`` is added when missing. The
+    default bounds suit request latencies from a few milliseconds to ten
+    seconds; pass ``buckets=`` for anything else::
 
-    Example use cases:
-    - Response latency
-    - Request size
-
-    Example for a Histogram:
-
-        from prometheus_client import Histogram
-
-        h = Histogram('request_size_bytes', 'Request size (bytes)')
-        h.observe(512)  # Observe 512 (bytes)
-
-    Example for a Histogram using time:
-
-        from prometheus_client import Histogram
-
-        REQUEST_TIME = Histogram('response_latency_seconds', 'Response latency (seconds)')
-
-        @REQUEST_TIME.time()
-        def create_response(request):
-          '''A dummy function'''
-          time.sleep(1)
-
-    Example of using the same Histogram object as a context manager:
-
-        with REQUEST_TIME.time():
-            pass  # Logic to be timed
-
-    The default buckets are intended to cover a typical web/rpc request from milliseconds to seconds.
-    They can be overridden by passing `buckets` keyword argument to `Histogram`.
+        size = Histogram('response_bytes', 'Response sizes', buckets=[100, 1000, 10000])
+        size.observe(512)
+        with Histogram('handler_seconds', 'Handler time').time():
+            handle()
 
     Thread safety: ``observe`` is lock-free (one binary search and two slot
     adds); a scrape that races with it may see buckets and sum of slightly
@@ -866,8 +760,7 @@ class Histogram(MetricWrapperBase):
     def _prepare_buckets(self, source_buckets: Sequence[Union[float, str]]) -> None:
         buckets = [float(b) for b in source_buckets]
         if buckets != sorted(buckets):
-            # This is probably an error on the part of the user,
-            # so raise rather than sorting for them.
+            # Most likely a mistake: refuse rather than silently reorder.
             raise ValueError("Buckets not in sorted order")
         if buckets and buckets[-1] != INF:
             buckets.append(INF)
@@ -903,14 +796,10 @@ class Histogram(MetricWrapperBase):
         return [self._sum] + self._buckets
 
     def observe(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
-        """Observe the given amount.
+        """Record one observation in its bucket and the sum.
 
-        The amount is usually positive or zero. Negative values are
-        accepted but prevent current versions of Prometheus from
-        properly detecting counter resets in the sum of
-        observations. See
-        https://prometheus.io/docs/practices/histograms/#count-and-sum-of-observations
-        for details. NaN is added to the sum and counted in no bucket.
+        NaN is added to the sum and counted in no bucket; negative amounts
+        are accepted but make the sum non-monotonic.
         """
         self._sum.inc(amount)
         upper_bounds = self._upper_bounds
@@ -926,10 +815,7 @@ class Histogram(MetricWrapperBase):
                     _publish_exemplar(bucket, recorded)
 
     def time(self) -> Timer:
-        """Time a block of code or function, and observe the duration in seconds.
-
-        Can be used as a function decorator or context manager.
-        """
+        """A context manager and decorator observing the run time in seconds."""
         return Timer(self, "observe")
 
     def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
@@ -950,21 +836,15 @@ class Histogram(MetricWrapperBase):
 
 
 class Info(MetricWrapperBase):
-    """Info metric, key-value pairs.
+    """Key-value facts about the target, exposed as labels of a series valued 1.
 
-     Examples of Info include:
-        - Build information
-        - Version information
-        - Potential target metadata
+    ::
 
-     Example usage:
-        from prometheus_client import Info
+        build = Info('build', 'Build of this service')
+        build.info({'version': '1.4.2', 'commit': 'abc123'})
 
-        i = Info('my_build', 'Description of info')
-        i.info({'version': '1.2.3', 'buildhost': 'foo@bar'})
-
-     In multiprocess mode every process's info series are exported (a
-     label set set by several processes appears once).
+    In multiprocess mode every process's info series are exported (a label
+    set that several processes report appears once).
 
     Thread safety: ``info`` replaces the whole label set atomically.
     """
@@ -1001,7 +881,7 @@ class Info(MetricWrapperBase):
         pass  # info() on a parent fails on the missing _labelname_set, as classic
 
     def info(self, val: Dict[str, str]) -> None:
-        """Set info metric.
+        """Replace the info labels.
 
         Raises ValueError when a key is one of the metric's label names or a
         value is None.
@@ -1027,17 +907,14 @@ class Info(MetricWrapperBase):
 
 
 class Enum(MetricWrapperBase):
-    """Enum metric, which of a set of states is true.
+    """Which one of a fixed set of states holds (an OpenMetrics stateset).
 
-     Example usage:
-        from prometheus_client import Enum
+    The first state is the initial one::
 
-        e = Enum('task_state', 'Description of enum',
-          states=['starting', 'running', 'stopped'])
-        e.state('running')
+        phase = Enum('job_phase', 'Current phase', states=['queued', 'running', 'done'])
+        phase.state('running')
 
-     The first listed state will be the default.
-     In multiprocess mode a state is reported set when any process has it set.
+    In multiprocess mode a state is reported set when any process has it set.
 
     Thread safety: ``state`` is an atomic assignment.
     """
@@ -1104,7 +981,7 @@ class Enum(MetricWrapperBase):
         pass
 
     def state(self, state: str) -> None:
-        """Set enum metric state.
+        """Make ``state`` the one that holds.
 
         Raises ValueError on a labelled parent or for an unknown state.
         """

@@ -104,7 +104,7 @@ _GROUP_GAUGE_MODES = {
 
 
 class ProcessCollector(Collector):
-    """Collector for Standard Exports such as cpu and memory.
+    """The standard process_* series of one process: memory, CPU time, start time, descriptors.
 
     Args:
         namespace: prefix of the metric names (``{namespace}_process_...``).
