@@ -15,10 +15,8 @@ import base64
 import gzip
 import http.client
 import os
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -29,6 +27,7 @@ from wsgiref.util import setup_testing_defaults
 from wsgiref.validate import validator
 
 import pytest
+from _pki import make_pki, openssl_available  # tests/ is on sys.path under pytest
 
 from prometheus_client import asgi, exposition, render
 from prometheus_client.encoders import negotiation, text
@@ -434,29 +433,19 @@ class TestStartHttpServer:
 # TLS.
 # ---------------------------------------------------------------------------
 
-def _openssl(*args: str, cwd: str) -> None:
-    subprocess.run(['openssl', *args], cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture(scope='module', name='certs')
 def fixture_certs(tmp_path_factory: Any) -> Dict[str, str]:
     """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate."""
-    if shutil.which('openssl') is None:
+    if not openssl_available():
         pytest.skip('openssl CLI not available')
-    d = tmp_path_factory.mktemp('certs')
-    cwd = str(d)
-    ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-    _openssl('req', '-x509', *ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca', cwd=cwd)
-    for name, ext in [
-        ('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'),
-        ('client', 'extendedKeyUsage=clientAuth\n'),
-    ]:
-        (d / f'{name}.ext').write_text('basicConstraints=CA:FALSE\n' + ext)
-        _openssl('req', *ec, '-keyout', f'{name}.key', '-out', f'{name}.csr', '-subj', f'/CN={name}', cwd=cwd)
-        _openssl('x509', '-req', '-in', f'{name}.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
-                 '-out', f'{name}.pem', '-days', '2', '-extfile', f'{name}.ext', cwd=cwd)
-    return {name: str(d / name) for name in
-            ['ca.pem', 'server.pem', 'server.key', 'client.pem', 'client.key']}
+    paths = make_pki(str(tmp_path_factory.mktemp('certs')))
+    return {
+        'ca.pem': paths['ca.crt'],
+        'server.pem': paths['server.crt'],
+        'server.key': paths['server.key'],
+        'client.pem': paths['client.crt'],
+        'client.key': paths['client.key'],
+    }
 
 
 def client_context(certs: Dict[str, str], with_client_cert: bool) -> ssl.SSLContext:

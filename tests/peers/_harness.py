@@ -24,6 +24,7 @@ import urllib.request
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import pytest
+from _pki import make_pki  # tests/ is on sys.path under pytest
 
 CI = bool(os.environ.get("CI"))
 POLL_INTERVAL = 0.05
@@ -283,29 +284,8 @@ def series(name: str, **labels: str) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
 
 def make_test_pki(directory: str) -> Dict[str, str]:
     """A CA, a server certificate for IP 127.0.0.1 and a client certificate."""
-    openssl = require_binary("openssl")
-    paths = {name: os.path.join(directory, name) for name in (
-        "ca.key", "ca.crt", "server.key", "server.csr", "server.crt",
-        "client.key", "client.csr", "client.crt", "server.ext", "client.ext")}
-
-    def run(*args: str) -> None:
-        result = subprocess.run([openssl, *args], capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, "openssl %s failed:\n%s" % (" ".join(args), result.stderr)
-
-    with open(paths["server.ext"], "w") as f:
-        f.write("subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n")
-    with open(paths["client.ext"], "w") as f:
-        f.write("extendedKeyUsage = clientAuth\n")
-    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
-    run("req", "-x509", *key, "-keyout", paths["ca.key"], "-out", paths["ca.crt"],
-        "-days", "2", "-subj", "/CN=peer-tests CA")
-    for who in ("server", "client"):
-        run("req", *key, "-keyout", paths[who + ".key"], "-out", paths[who + ".csr"],
-            "-subj", "/CN=peer-tests %s" % who)
-        run("x509", "-req", "-in", paths[who + ".csr"], "-CA", paths["ca.crt"],
-            "-CAkey", paths["ca.key"], "-CAcreateserial", "-out", paths[who + ".crt"],
-            "-days", "2", "-extfile", paths[who + ".ext"])
-    return paths
+    require_binary("openssl")
+    return make_pki(directory)
 
 
 def client_tls_context(pki: Dict[str, str], with_client_cert: bool = True) -> ssl.SSLContext:
