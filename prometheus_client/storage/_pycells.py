@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 COMPILED = 0
 
@@ -43,11 +43,13 @@ class Cell:
     outside the buffer or not aligned, BufferError for a read-only buffer.
     """
 
-    __slots__ = ("_lock", "_value", "_view", "_offset", "_exemplar", "__weakref__")
+    __slots__ = ("_lock", "_value", "_view", "_offset", "_exemplar", "_adding", "_interrupting", "__weakref__")
 
     def __init__(self, buffer: Any = None, offset: int = 0) -> None:
         self._lock = threading.RLock()
         self._exemplar = None
+        self._adding = False
+        self._interrupting: List[float] = []
         self._point(buffer, offset)
 
     def _point(self, buffer: Any, offset: int) -> None:
@@ -73,14 +75,30 @@ class Cell:
             self._point(buffer, offset)
 
     def inc(self, amount: Any) -> None:
-        """Add ``amount`` (any real number) to the slot."""
+        """Add ``amount`` (any real number) to the slot.
+
+        An ``inc`` that interrupts another one on the same thread (a signal
+        handler, a GC callback) only queues its amount; the interrupted call
+        adds it before returning, so no increment is lost.
+        """
         amount = _as_double(amount)
         with self._lock:
-            if self._view is None:
-                self._value += amount
-            else:
-                view, offset = self._view, self._offset
-                _DOUBLE.pack_into(view, offset, _DOUBLE.unpack_from(view, offset)[0] + amount)
+            if self._adding:
+                self._interrupting.append(amount)
+                return
+            self._adding = True
+            try:
+                while True:
+                    if self._view is None:
+                        self._value += amount
+                    else:
+                        view, offset = self._view, self._offset
+                        _DOUBLE.pack_into(view, offset, _DOUBLE.unpack_from(view, offset)[0] + amount)
+                    if not self._interrupting:
+                        break
+                    amount = self._interrupting.pop()
+            finally:
+                self._adding = False
 
     def set(self, value: Any, timestamp: Optional[float] = None) -> None:
         """Store ``float(value)``; the timestamp is accepted and ignored."""
@@ -92,11 +110,13 @@ class Cell:
                 _DOUBLE.pack_into(self._view, self._offset, value)
 
     def get(self) -> float:
-        """Read the slot."""
-        if self._view is None:
-            return self._value
+        """Read the slot (with any increment still queued by an interrupting call)."""
         with self._lock:
-            return _DOUBLE.unpack_from(self._view, self._offset)[0]
+            if self._view is None:
+                value = self._value
+            else:
+                value = _DOUBLE.unpack_from(self._view, self._offset)[0]
+            return value + sum(self._interrupting) if self._interrupting else value
 
     def set_exemplar(self, exemplar: Any) -> None:
         """Remember the latest exemplar."""

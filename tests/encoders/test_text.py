@@ -463,8 +463,9 @@ def test_error_while_rendering_gets_the_metric_appended():
     bad = family('bad', 'h', 'gauge', [('bad', {}, None)])
     with pytest.raises(TypeError) as caught:
         generate_latest(Families(family('ok', 'h', 'gauge', [('ok', {}, 1)]), bad))
-    assert caught.value.args == (
-        "float() argument must be a string or a real number, not 'NoneType'", bad)
+    with pytest.raises(TypeError) as float_of_none:  # the wording varies across Pythons
+        float(None)
+    assert caught.value.args == (str(float_of_none.value), bad)
 
 
 def test_non_string_label_value_fails_like_the_reference():
