@@ -8,14 +8,24 @@ anything from this directory.
 
 Commands (request -> reply):
 
-* ``{"cmd": "setup", "case": {...}}`` -> ``{"ok": true, "setup_s", "module_file",
-  "python", "fingerprint"}``: runs the case's setup source in a fresh
-  namespace and compiles the timing function.
+* ``{"cmd": "setup", "case": {...}, "quick": false, "continue": false}`` ->
+  ``{"ok": true, "setup_s", "module_file", "python", "fingerprint"}``: runs the
+  case's setup source in a fresh namespace (or, with ``"continue": true``, in
+  the namespace of the previous case, for cases that build on another one's
+  state) and compiles the timing function.
 * ``{"cmd": "calibrate", "target_s": 0.2}`` -> ``{"ok": true, "number"}``: the
   loop count whose batch takes at least ``target_s``.
 * ``{"cmd": "run", "number": N}`` -> ``{"ok": true, "seconds"}``: one timed batch
   of N loop iterations (each iteration runs the statement ``unroll`` times).
-* ``{"cmd": "teardown"}`` -> ``{"ok": true}`` then exit.
+* ``{"cmd": "measure", "exprs": {"name": "expr", ...}}`` -> ``{"ok": true,
+  "values": {"name": float, ...}}``: evaluates expressions in the case
+  namespace (disk use, a time recorded during setup...).
+* ``{"cmd": "teardown"}`` -> ``{"ok": true}`` then exit. Runs the teardown of
+  every case set up in this worker, latest first.
+
+Besides what the setup defines, the case namespace holds ``QUICK`` (True under
+``run.py --quick``, for cases that scale themselves down) and
+:func:`bench_fork`.
 
 Any failure replies ``{"ok": false, "error": "<traceback>"}``.
 """
@@ -37,6 +47,41 @@ def _bench(_n, _timer=_timer, _repeat=_repeat{binds}):
 """
 
 
+_PROTO_FD = None  # the protocol pipe (a dup of the original stdout)
+
+
+def bench_fork(fn, *args):
+    """Fork a child process that runs ``fn(*args)`` and exits; return its pid.
+
+    For multiprocess cases. In the child, stdin, stdout and the protocol pipe
+    are pointed at /dev/null first, so a child can neither write into the
+    protocol nor keep the runner's pipes open after the worker is gone. The
+    child exits with status 0, or 1 after printing the traceback to stderr
+    if ``fn`` raised. The caller reaps it (``os.waitpid``).
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, _PROTO_FD):
+                if fd is not None:
+                    os.dup2(devnull, fd)
+            os.close(devnull)
+            fn(*args)
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    return pid
+
+
 def _indent(src, prefix):
     return "\n".join(prefix + line if line.strip() else line for line in src.splitlines())
 
@@ -46,10 +91,21 @@ class Worker:
         self.ns = None
         self.bench = None
         self.case = None
+        self.teardowns = []
 
-    def setup(self, case):
+    def setup(self, case, quick=False, keep_namespace=False):
         self.case = case
-        ns = {"__name__": "__bench__"}
+        if keep_namespace and self.ns is not None:
+            ns = self.ns
+        else:
+            ns = {"__name__": "__bench__"}
+        ns["QUICK"] = bool(quick)
+        ns["bench_fork"] = bench_fork
+        self.ns = ns
+        if case.get("teardown"):
+            # Registered before the setup runs: a setup that fails half-way
+            # (e.g. after starting processes) is still torn down.
+            self.teardowns.append(case)
         t0 = time.perf_counter()
         exec(compile(case["setup"], "<setup %s>" % case["name"], "exec"), ns)
         setup_s = time.perf_counter() - t0
@@ -63,7 +119,6 @@ class Worker:
         src = _TEMPLATE.format(binds=binds, body=body)
         fns = {"_timer": time.perf_counter, "_repeat": itertools.repeat, "_ns": ns}
         exec(compile(src, "<bench %s>" % case["name"], "exec"), fns)
-        self.ns = ns
         self.bench = fns["_bench"]
         fingerprint = None
         if case.get("fingerprint"):
@@ -109,9 +164,19 @@ class Worker:
     def run(self, number):
         return {"seconds": self._timed(number)}
 
+    def measure(self, exprs):
+        return {"values": {name: float(eval(expr, self.ns)) for name, expr in exprs.items()}}
+
     def teardown(self):
-        if self.case and self.case.get("teardown") and self.ns is not None:
-            exec(compile(self.case["teardown"], "<teardown>", "exec"), self.ns)
+        errors = []
+        while self.teardowns:
+            case = self.teardowns.pop()
+            try:
+                exec(compile(case["teardown"], "<teardown %s>" % case["name"], "exec"), self.ns)
+            except BaseException:
+                errors.append(traceback.format_exc())
+        if errors:
+            raise RuntimeError("teardown failed:\n" + "\n".join(errors))
         return {}
 
 
@@ -124,7 +189,9 @@ def _all_names(code):
 
 
 def main():
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    global _PROTO_FD
+    _PROTO_FD = os.dup(1)
+    proto = os.fdopen(_PROTO_FD, "w", buffering=1)
     # Anything the case code prints goes to stderr, never into the protocol.
     sys.stdout = sys.stderr
     worker = Worker()
@@ -135,14 +202,19 @@ def main():
         cmd = msg.get("cmd")
         try:
             if cmd == "setup":
-                reply = worker.setup(msg["case"])
+                reply = worker.setup(msg["case"], msg.get("quick", False), msg.get("continue", False))
             elif cmd == "calibrate":
                 reply = worker.calibrate(float(msg["target_s"]))
             elif cmd == "run":
                 reply = worker.run(int(msg["number"]))
+            elif cmd == "measure":
+                reply = worker.measure(msg["exprs"])
             elif cmd == "teardown":
-                reply = worker.teardown()
-                reply["ok"] = True
+                try:
+                    reply = worker.teardown()
+                    reply["ok"] = True
+                except BaseException:
+                    reply = {"ok": False, "error": traceback.format_exc()}
                 proto.write(json.dumps(reply) + "\n")
                 return
             else:
@@ -151,6 +223,12 @@ def main():
         except BaseException:  # report everything, the runner decides
             reply = {"ok": False, "error": traceback.format_exc()}
         proto.write(json.dumps(reply) + "\n")
+    # stdin closed without a teardown (the runner died): still stop what the
+    # cases started (servers, writer processes).
+    try:
+        worker.teardown()
+    except BaseException:
+        traceback.print_exc()
 
 
 if __name__ == "__main__":

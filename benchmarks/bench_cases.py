@@ -38,6 +38,29 @@ teardown
     Optional source run before the worker exits (stop servers, ...).
 default
     Whether the case runs without ``--only``/``--all``.
+follows
+    Name of a case this one builds on: it runs in the same two worker
+    processes, right after that case's rounds, and its ``setup`` continues in
+    the same namespace (e.g. add dead processes to a directory whose live
+    writers the earlier case started). Selecting a case also runs (and
+    reports) the cases it follows. Its ``env`` is the first case's.
+relative_to, relative_max
+    Compare our own time on this case with our time on the case it names
+    (normally the one it follows): the row ``ours this / ours that`` must be
+    at most ``relative_max`` (e.g. 1.1: "no more than 10% slower with
+    history"). The two are measured one after the other in the same worker,
+    not interleaved.
+measures
+    :class:`Measure` quantities evaluated in both workers after the case's
+    rounds (disk use, a one-off time recorded during setup...), reported in a
+    table of their own with ratio classic/ours.
+rounds
+    Override the number of timed rounds of the full profile (heavy cases);
+    ``--quick`` keeps its own, smaller count.
+
+The setup also sees ``QUICK`` (true under ``--quick``: scale heavy cases down)
+and ``bench_fork(fn, *args)``, which forks a child that runs ``fn`` and exits,
+detached from the worker's protocol pipes (see ``_worker.py``).
 
 To add a case, append a ``Case(...)`` to ``CASES``.
 """
@@ -45,6 +68,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
+
+
+@dataclass
+class Measure:
+    """A quantity measured once per implementation (not timed in rounds).
+
+    ``expr`` is evaluated in the case namespace after the case's rounds and
+    must give a number in ``unit`` ("bytes" or "s"). The ratio is
+    classic/ours; ``target`` is its minimum (for bytes, 1.0 means "ours uses
+    no more than classic").
+    """
+
+    name: str
+    title: str
+    expr: str
+    unit: str = "s"
+    target: Optional[float] = None
 
 
 @dataclass
@@ -61,6 +101,11 @@ class Case:
     env: Dict[str, str] = field(default_factory=dict)
     teardown: Optional[str] = None
     default: bool = True
+    follows: Optional[str] = None
+    relative_to: Optional[str] = None
+    relative_max: Optional[float] = None
+    measures: List[Measure] = field(default_factory=list)
+    rounds: Optional[int] = None
 
     def to_wire(self) -> dict:
         return {
@@ -119,6 +164,170 @@ for i in range(2000):
     inf.labels('component%d' % i).info({'version': '1.%d.0' % i, 'commit': 'abc%05d' % i})
 e = Enum('bench_state', 'Worker state.', ['worker'], states=['idle', 'busy', 'draining', 'stopped'], registry=r)
 for i in range(600):
+    e.labels('w%d' % i).state(['idle', 'busy', 'draining', 'stopped'][i % 4])
+"""
+
+# --- multiprocess mode ---------------------------------------------------------
+_MP_ENV = {"PROMETHEUS_MULTIPROC_DIR": "{tmpdir}"}
+
+_MP_REG = _REG + """\
+from prometheus_client import generate_latest, multiprocess
+def mp_exposition():
+    reader = CollectorRegistry()
+    multiprocess.MultiProcessCollector(reader)
+    return generate_latest(reader).decode()
+"""
+
+# Writer processes are forked from the worker (prometheus_client already
+# imported with PROMETHEUS_MULTIPROC_DIR set, as under a pre-fork server).
+# Every writer creates the same labelled counter children; a live writer then
+# blocks on a pipe until the teardown closes it. The parent scrapes the
+# directory the classic way: a fresh registry + MultiProcessCollector.
+_MP_LIVE_WRITERS = """\
+import hashlib, os, time
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+MP_DIR = os.environ['PROMETHEUS_MULTIPROC_DIR']
+N_LIVE, N_SERIES = (8, 2000) if QUICK else (32, 10000)
+N_DEAD, DEAD_SERIES = (100, 200) if QUICK else (1000, 1000)
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+def write_series(first, count):
+    r = CollectorRegistry()
+    c = Counter('bench_mp_requests', 'Requests handled.', ['path', 'code'], registry=r)
+    for i in range(first, first + count):
+        j = i % N_SERIES
+        c.labels('/api/v1/item/%d' % (j // 10), str(200 + j % 10)).inc(1 + j % 7)
+    return c
+
+def live_writer(ready_w, go_r, go_w):
+    os.close(go_w)
+    keep = write_series(0, N_SERIES)
+    os.write(ready_w, b'.')
+    os.read(go_r, 1)  # EOF when the worker closes go_w (teardown) or dies
+
+def scrape():
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return generate_latest(registry)
+
+def disk_bytes():
+    total = 0
+    for root, dirs, files in os.walk(MP_DIR):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+def reap(pid):
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError('writer process %d failed (status %d), see stderr' % (pid, status))
+
+go_r, go_w = os.pipe()
+ready_r, ready_w = os.pipe()
+live_pids = []
+for _k in range(N_LIVE):
+    live_pids.append(bench_fork(live_writer, ready_w, go_r, go_w))
+os.close(ready_w)
+os.close(go_r)
+_ready = 0
+while _ready < N_LIVE:
+    _chunk = os.read(ready_r, 64)
+    if not _chunk:
+        raise RuntimeError('a live writer process died during setup, see stderr')
+    _ready += len(_chunk)
+os.close(ready_r)
+_t0 = time.perf_counter()
+first = scrape()
+first_scrape_s = time.perf_counter() - _t0
+"""
+
+_MP_LIVE_TEARDOWN = """\
+os.close(go_w)
+for _pid in live_pids:
+    os.waitpid(_pid, 0)
+"""
+
+# Continues _MP_LIVE_WRITERS (same worker, same directory, live writers still
+# running): 1,000 short-lived processes (two at a time) each write 1,000 of
+# the same series (a sliding window, so together they cover all of them) and
+# exit. Then one warm-up scrape, timed apart: ours folds the dead processes'
+# files into its archive there; the timed rounds are steady-state scrapes.
+_MP_DEAD_HISTORY = """\
+def dead_writer(k):
+    write_series(k * DEAD_SERIES, DEAD_SERIES)
+
+_t0 = time.perf_counter()
+_running = []
+for _k in range(N_DEAD):
+    if len(_running) >= 2:
+        reap(_running.pop(0))
+    _running.append(bench_fork(dead_writer, _k))
+for _pid in _running:
+    reap(_pid)
+history_s = time.perf_counter() - _t0
+_t0 = time.perf_counter()
+first_with_history = scrape()
+first_history_scrape_s = time.perf_counter() - _t0
+"""
+
+# --- HTTP --------------------------------------------------------------------
+_COUNTER_10K = _REG + """\
+from prometheus_client import disable_created_metrics
+disable_created_metrics()
+c = Counter('bench_requests', 'Requests handled.', ['path', 'code'], registry=r)
+for i in range(10000):
+    c.labels('/api/v1/item/%d' % (i // 10), str(200 + i % 10)).inc(i * 0.5)
+"""
+
+# --- parsers -----------------------------------------------------------------
+# The _MIXED_100K mix scaled by K: K = 1.8 gives ~10.5 MB of text exposition
+# (~180k lines) and about the same in OpenMetrics.
+_PARSE_SETUP = _REG + """\
+import hashlib
+from prometheus_client import disable_created_metrics
+disable_created_metrics()
+K = 0.35 if QUICK else 1.8
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+def parsed_fingerprint(families):
+    digest = hashlib.sha256()
+    samples = 0
+    for f in families:
+        digest.update(repr((f.name, f.type, f.documentation, f.unit)).encode())
+        for s in f.samples:
+            samples += 1
+            digest.update(repr((s.name, sorted(s.labels.items()), s.value, s.timestamp, s.exemplar)).encode())
+    return '%d samples %s' % (samples, digest.hexdigest())
+
+c = Counter('bench_requests', 'Requests handled.', ['path', 'code'], registry=r)
+for i in range(int(30000 * K)):
+    c.labels('/api/v1/item/%d' % (i // 10), str(200 + i % 10)).inc(i)
+g = Gauge('bench_queue_depth', 'Queue depth.', ['queue'], registry=r)
+for i in range(int(30000 * K)):
+    g.labels('queue-%d' % i).set(i * 1.25 - 7)
+s = Summary('bench_payload_bytes', 'Payload size.', ['client'], registry=r)
+for i in range(int(5000 * K)):
+    child = s.labels('client-%d' % i)
+    child.observe(i)
+    child.observe(3.5)
+h = Histogram('bench_latency_seconds', 'Latency.', ['handler'], registry=r)
+for i in range(int(1500 * K)):
+    child = h.labels('handler_%d' % i)
+    for j in range(7):
+        child.observe((i * 7 + j) % 97 / 9.0)
+inf = Info('bench_build', 'Build information.', ['component'], registry=r)
+for i in range(int(2000 * K)):
+    inf.labels('component%d' % i).info({'version': '1.%d.0' % i, 'commit': 'abc%05d' % i})
+e = Enum('bench_state', 'Worker state.', ['worker'], states=['idle', 'busy', 'draining', 'stopped'], registry=r)
+for i in range(int(600 * K)):
     e.labels('w%d' % i).state(['idle', 'busy', 'draining', 'stopped'][i % 4])
 """
 
@@ -250,25 +459,178 @@ CASES: List[Case] = [
         gc=True,
         fingerprint=_SHA.format(expr="generate_latest(r)"),
     ),
-    # --- opt-in cases (run with --all or --only NAME) -----------------------
+    # --- multiprocess mode (PROMETHEUS_MULTIPROC_DIR set before the import) ---
     Case(
-        name="parse_text_10k",
-        title="parser.text_string_to_metric_families, 10k lines",
-        setup=_REG + (
-            "from prometheus_client import generate_latest\n"
-            "from prometheus_client.parser import text_string_to_metric_families\n"
-            "c = Counter('bench_requests', 'Requests handled.', ['path', 'code'], registry=r)\n"
-            "for i in range(5000):\n"
-            "    c.labels('/item/%d' % i, '200').inc(i)\n"
-            "import time\n"
-            "text = generate_latest(r).decode()\n"
+        name="multiprocess_counter_inc",
+        title="Counter.inc() in multiprocess mode",
+        setup=_MP_REG + "c = Counter('bench_requests', 'h', registry=r)\nc.inc(5)\n",
+        stmt="c.inc()",
+        target=8.0,
+        # Proves the value went through the multiprocess files.
+        fingerprint="mp_exposition()",
+        env=_MP_ENV,
+    ),
+    Case(
+        name="multiprocess_histogram_observe",
+        title="Histogram.observe(v) in multiprocess mode",
+        setup=_MP_REG + (
+            "h = Histogram('bench_latency_seconds', 'h', registry=r)\n"
+            "v = 0.3\n"
+            "h.observe(2.5)\n"
         ),
-        stmt="for _f in text_string_to_metric_families(text): pass",
+        stmt="h.observe(v)",
+        target=8.0,
+        fingerprint="mp_exposition()",
+        env=_MP_ENV,
+    ),
+    Case(
+        name="mp_scrape_32x10k",
+        title="MultiProcessCollector scrape, 32 live processes x 10k series (8 x 2k with --quick)",
+        setup=_MP_LIVE_WRITERS,
+        stmt="scrape()",
+        target=10.0,
         kind="macro",
         unroll=1,
         gc=True,
+        fingerprint="sha(first)",
+        env=_MP_ENV,
+        teardown=_MP_LIVE_TEARDOWN,
+        measures=[
+            Measure("mp_disk_32x10k", "disk use of the directory, 32 live x 10k series (st_blocks)",
+                    "disk_bytes()", unit="bytes", target=1.0),
+            Measure("mp_first_scrape_32x10k", "first scrape of the directory (cold reader)",
+                    "first_scrape_s", unit="s"),
+        ],
+    ),
+    Case(
+        name="mp_scrape_32x10k_dead1000",
+        title="same scrape + 1,000 dead processes' files (1k series each), after 1 warm-up scrape",
+        setup=_MP_DEAD_HISTORY,
+        stmt="scrape()",
+        target=30.0,
+        kind="macro",
+        unroll=1,
+        gc=True,
+        fingerprint="sha(first_with_history)",
+        env=_MP_ENV,
+        follows="mp_scrape_32x10k",
+        relative_to="mp_scrape_32x10k",
+        relative_max=1.1,
+        measures=[
+            Measure("mp_dead1000_create", "running the 1,000 short-lived writer processes",
+                    "history_s", unit="s"),
+            Measure("mp_dead1000_first_scrape", "first scrape after the deaths (ours: compacts)",
+                    "first_history_scrape_s", unit="s"),
+            Measure("mp_dead1000_disk", "disk use with the 1,000 dead processes' history",
+                    "disk_bytes()", unit="bytes"),
+        ],
         default=False,
     ),
+    # --- HTTP ------------------------------------------------------------------
+    Case(
+        name="http_scrape_10k",
+        title="start_http_server GET /metrics over 127.0.0.1, 10k series",
+        setup=_COUNTER_10K + (
+            "import http.client\n"
+            "from prometheus_client import start_http_server\n"
+            "server, server_thread = start_http_server(0, addr='127.0.0.1', registry=r)\n"
+            "port = server.server_address[1]\n"
+            "def http_get():\n"
+            "    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=60)\n"
+            "    try:\n"
+            "        conn.request('GET', '/metrics')\n"
+            "        resp = conn.getresponse()\n"
+            "        body = resp.read()\n"
+            "        if resp.status != 200:\n"
+            "            raise RuntimeError('HTTP %d' % resp.status)\n"
+            "        return resp.getheader('Content-Type'), body\n"
+            "    finally:\n"
+            "        conn.close()\n"
+        ),
+        stmt="http_get()",
+        target=3.0,
+        kind="macro",
+        unroll=1,
+        gc=True,
+        fingerprint=_SHA.format(expr="repr(http_get()).encode()"),
+        teardown="server.shutdown()\nserver.server_close()\n",
+    ),
+    Case(
+        name="asgi_scrape_10k",
+        title="make_asgi_app() GET /metrics, driven in-process with asyncio, 10k series",
+        setup=_COUNTER_10K + (
+            "import asyncio\n"
+            "from prometheus_client import make_asgi_app\n"
+            "app = make_asgi_app(registry=r)\n"
+            "scope = {'type': 'http', 'asgi': {'version': '3.0', 'spec_version': '2.3'}, 'http_version': '1.1',\n"
+            "         'method': 'GET', 'scheme': 'http', 'path': '/metrics', 'raw_path': b'/metrics',\n"
+            "         'query_string': b'', 'root_path': '', 'headers': [(b'host', b'127.0.0.1:8000')],\n"
+            "         'client': ('127.0.0.1', 50000), 'server': ('127.0.0.1', 8000)}\n"
+            "async def asgi_call():\n"
+            "    sent = []\n"
+            "    async def receive():\n"
+            "        return {'type': 'http.request', 'body': b'', 'more_body': False}\n"
+            "    async def send(message):\n"
+            "        sent.append(message)\n"
+            "    await app(dict(scope), receive, send)\n"
+            "    return sent\n"
+            "loop = asyncio.new_event_loop()\n"
+            "def asgi_get():\n"
+            "    sent = loop.run_until_complete(asgi_call())\n"
+            "    start = sent[0]\n"
+            "    if start['status'] != 200:\n"
+            "        raise RuntimeError('HTTP %d' % start['status'])\n"
+            "    return sorted(start['headers']), b''.join(m.get('body', b'') for m in sent[1:])\n"
+        ),
+        stmt="asgi_get()",
+        target=3.0,
+        kind="macro",
+        unroll=1,
+        gc=True,
+        fingerprint=_SHA.format(expr="repr(asgi_get()).encode()"),
+        teardown="loop.close()\n",
+    ),
+    # --- parsers -----------------------------------------------------------------
+    Case(
+        name="parse_text_10mb",
+        title="parser.text_string_to_metric_families, ~10 MB exposition (~2 MB with --quick)",
+        setup=_PARSE_SETUP + (
+            "from prometheus_client import generate_latest\n"
+            "from prometheus_client.parser import text_string_to_metric_families as parse\n"
+            "text = generate_latest(r).decode()\n"
+            "del r, c, g, s, h, inf, e\n"
+            "def parse_all():\n"
+            "    for _family in parse(text):\n"
+            "        pass\n"
+        ),
+        stmt="parse_all()",
+        target=3.0,
+        kind="macro",
+        unroll=1,
+        gc=True,
+        fingerprint="'%d bytes ' % len(text) + sha(text.encode()) + ' ' + parsed_fingerprint(parse(text))",
+    ),
+    Case(
+        name="parse_openmetrics_10mb",
+        title="openmetrics.parser.text_string_to_metric_families, ~10 MB exposition",
+        setup=_PARSE_SETUP + (
+            "from prometheus_client.openmetrics.exposition import generate_latest\n"
+            "from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\n"
+            "text = generate_latest(r).decode()\n"
+            "del r, c, g, s, h, inf, e\n"
+            "def parse_all():\n"
+            "    for _family in parse(text):\n"
+            "        pass\n"
+        ),
+        stmt="parse_all()",
+        target=3.0,
+        kind="macro",
+        unroll=1,
+        gc=True,
+        fingerprint="'%d bytes ' % len(text) + sha(text.encode()) + ' ' + parsed_fingerprint(parse(text))",
+        default=False,  # ~1.5 min at full size
+    ),
+    # --- opt-in cases (run with --all or --only NAME) -----------------------
     Case(
         name="wsgi_scrape_10k",
         title="make_wsgi_app() request, 10k series (no socket)",
@@ -293,26 +655,29 @@ CASES: List[Case] = [
         gc=True,
         default=False,
     ),
-    Case(
-        name="multiprocess_counter_inc",
-        title="Counter.inc() in multiprocess mode",
-        setup=_REG + (
-            "from prometheus_client import generate_latest, multiprocess\n"
-            "c = Counter('bench_requests', 'h', registry=r)\n"
-            "c.inc(5)\n"
-            "def mp_exposition():\n"
-            "    reader = CollectorRegistry()\n"
-            "    multiprocess.MultiProcessCollector(reader)\n"
-            "    return generate_latest(reader).decode()\n"
-        ),
-        stmt="c.inc()",
-        # Proves the value went through the multiprocess files.
-        fingerprint="mp_exposition()",
-        env={"PROMETHEUS_MULTIPROC_DIR": "{tmpdir}"},
-        default=False,
-    ),
 ]
 
 
 def by_name() -> Dict[str, Case]:
     return {case.name: case for case in CASES}
+
+
+def _validate() -> None:
+    seen: Dict[str, Case] = {}
+    followed = set()
+    for case in CASES:
+        assert case.name not in seen, "duplicate case %s" % case.name
+        if case.follows is not None:
+            assert case.follows in seen, "%s follows %s, which must come earlier" % (case.name, case.follows)
+            assert case.follows not in followed, "two cases follow %s (chains are linear)" % case.follows
+            assert not case.env or case.env == seen[case.follows].env, "%s: env is the first case's" % case.name
+            followed.add(case.follows)
+        if case.relative_to is not None:
+            ancestor = case.follows
+            while ancestor is not None and ancestor != case.relative_to:
+                ancestor = seen[ancestor].follows
+            assert ancestor == case.relative_to, "%s: relative_to must be a case it follows" % case.name
+        seen[case.name] = case
+
+
+_validate()

@@ -124,14 +124,20 @@ def _per_op(seconds: float, number: int, unroll: int) -> float:
     return seconds * 1e9 / (number * unroll)
 
 
-def run_case(case: Case, ours_py: str, classic_py: Optional[str], profile: Dict[str, float],
-             ours_pure: bool, log) -> Dict[str, Any]:
+def _case_rounds(case: Case, profile: Dict[str, float], quick: bool) -> int:
     micro = case.kind == "micro"
     rounds = int(profile["micro_rounds"] if micro else profile["macro_rounds"])
+    if case.rounds is not None and not quick:
+        rounds = case.rounds
+    return rounds
+
+
+def run_case(case: Case, workers: Dict[str, "Worker"], profile: Dict[str, float], quick: bool,
+             keep_namespace: bool, log) -> Dict[str, Any]:
+    """Set up and time one case in already running workers (one per implementation)."""
+    micro = case.kind == "micro"
+    rounds = _case_rounds(case, profile, quick)
     batch_s = profile["micro_batch_s"] if micro else profile["macro_batch_s"]
-    impls = [("ours", ours_py, ours_pure)]
-    if classic_py:
-        impls.append(("classic", classic_py, False))
     result: Dict[str, Any] = {
         "name": case.name,
         "title": case.title,
@@ -139,56 +145,157 @@ def run_case(case: Case, ours_py: str, classic_py: Optional[str], profile: Dict[
         "target": case.target,
         "rounds": rounds,
     }
+    if case.follows:
+        result["follows"] = case.follows
+    info: Dict[str, Dict[str, Any]] = {}
+    for label, w in workers.items():
+        setup = w.request(cmd="setup", case=case.to_wire(), quick=quick, **{"continue": keep_namespace})
+        calib = w.request(cmd="calibrate", target_s=batch_s)
+        info[label] = {
+            "python": setup["python"],
+            "executable": setup["executable"],
+            "module_file": setup["module_file"],
+            "setup_s": setup["setup_s"],
+            "fingerprint": setup["fingerprint"],
+            "number": calib["number"],
+            "unroll": case.unroll,
+            "ns_per_op": [],
+        }
+    _check_module_paths(info)
+    labels = list(workers)
+    for rnd in range(rounds):
+        # Alternate who goes first so neither side always runs right
+        # after the other's (possibly cache- or frequency-warming) batch.
+        order = labels if rnd % 2 == 0 else labels[::-1]
+        for label in order:
+            seconds = workers[label].request(cmd="run", number=info[label]["number"])["seconds"]
+            info[label]["ns_per_op"].append(_per_op(seconds, info[label]["number"], case.unroll))
+        log(".")
+    for label in labels:
+        samples = info[label]["ns_per_op"]
+        info[label]["min"] = min(samples)
+        info[label]["median"] = statistics.median(samples)
+        result[label] = info[label]
+    if "classic" in info:
+        ours_s, classic_s = info["ours"]["ns_per_op"], info["classic"]["ns_per_op"]
+        paired = [c / o for c, o in zip(classic_s, ours_s)]
+        result["ratio"] = statistics.median(paired)
+        result["ratio_min"] = info["classic"]["min"] / info["ours"]["min"]
+        result["ratio_median"] = info["classic"]["median"] / info["ours"]["median"]
+        result["ratio_rounds"] = paired
+        fo, fc = info["ours"]["fingerprint"], info["classic"]["fingerprint"]
+        result["same_output"] = None if fo is None and fc is None else fo == fc
+        if case.target is not None:
+            result["met"] = result["ratio"] >= case.target
+    if case.measures:
+        exprs = {m.name: m.expr for m in case.measures}
+        values = {label: w.request(cmd="measure", exprs=exprs)["values"] for label, w in workers.items()}
+        measures = []
+        for m in case.measures:
+            row: Dict[str, Any] = {"name": m.name, "title": m.title, "unit": m.unit, "target": m.target}
+            for label in labels:
+                row[label] = values[label][m.name]
+            if "classic" in row and row["ours"] > 0:
+                row["ratio"] = row["classic"] / row["ours"]
+                if m.target is not None:
+                    row["met"] = row["ratio"] >= m.target
+            measures.append(row)
+        result["measures"] = measures
+    return result
+
+
+def _add_relative(result: Dict[str, Any], case: Case, done: Dict[str, Dict[str, Any]]) -> None:
+    """ours on this case / ours on ``case.relative_to`` (medians), when both ran."""
+    other = done.get(case.relative_to or "")
+    if other is None or "ours" not in other or "ours" not in result:
+        return
+    ratio = result["ours"]["median"] / other["ours"]["median"]
+    rel: Dict[str, Any] = {
+        "name": "%s / %s" % (case.name, case.relative_to),
+        "ours": result["ours"]["median"],
+        "baseline": other["ours"]["median"],
+        "ratio": ratio,
+        "max": case.relative_max,
+    }
+    if case.relative_max is not None:
+        rel["met"] = ratio <= case.relative_max
+    result["relative"] = rel
+
+
+def run_chain(chain: List[Case], ours_py: str, classic_py: Optional[str], profile: Dict[str, float],
+              quick: bool, ours_pure: bool, log) -> List[Dict[str, Any]]:
+    """Run cases that share two workers: chain[1:] each follow the one before."""
+    impls = [("ours", ours_py, ours_pure)]
+    if classic_py:
+        impls.append(("classic", classic_py, False))
+    results: List[Dict[str, Any]] = []
+    done: Dict[str, Dict[str, Any]] = {}
     workers: Dict[str, Worker] = {}
+    failure: Optional[str] = None
     try:
         for label, python, pure in impls:
-            workers[label] = Worker(label, python, case.env, pure=pure)
-        info: Dict[str, Dict[str, Any]] = {}
-        for label, w in workers.items():
-            setup = w.request(cmd="setup", case=case.to_wire())
-            calib = w.request(cmd="calibrate", target_s=batch_s)
-            info[label] = {
-                "python": setup["python"],
-                "executable": setup["executable"],
-                "module_file": setup["module_file"],
-                "setup_s": setup["setup_s"],
-                "fingerprint": setup["fingerprint"],
-                "number": calib["number"],
-                "unroll": case.unroll,
-                "ns_per_op": [],
-            }
-        _check_module_paths(info)
-        labels = list(workers)
-        for rnd in range(rounds):
-            # Alternate who goes first so neither side always runs right
-            # after the other's (possibly cache- or frequency-warming) batch.
-            order = labels if rnd % 2 == 0 else labels[::-1]
-            for label in order:
-                seconds = workers[label].request(cmd="run", number=info[label]["number"])["seconds"]
-                info[label]["ns_per_op"].append(_per_op(seconds, info[label]["number"], case.unroll))
-            log(".")
-        for label in labels:
-            samples = info[label]["ns_per_op"]
-            info[label]["min"] = min(samples)
-            info[label]["median"] = statistics.median(samples)
-            result[label] = info[label]
-        if "classic" in info:
-            ours_s, classic_s = info["ours"]["ns_per_op"], info["classic"]["ns_per_op"]
-            paired = [c / o for c, o in zip(classic_s, ours_s)]
-            result["ratio"] = statistics.median(paired)
-            result["ratio_min"] = info["classic"]["min"] / info["ours"]["min"]
-            result["ratio_median"] = info["classic"]["median"] / info["ours"]["median"]
-            result["ratio_rounds"] = paired
-            fo, fc = info["ours"]["fingerprint"], info["classic"]["fingerprint"]
-            result["same_output"] = None if fo is None and fc is None else fo == fc
-            if case.target is not None:
-                result["met"] = result["ratio"] >= case.target
-    except WorkerError as exc:
-        result["error"] = str(exc)
+            workers[label] = Worker(label, python, chain[0].env, pure=pure)
+        for index, case in enumerate(chain):
+            log("%-40s " % case.name)
+            if failure is not None:
+                res = _not_run(case, "not run: %s" % failure)
+            else:
+                try:
+                    res = run_case(case, workers, profile, quick, index > 0, log)
+                except WorkerError as exc:
+                    res = _not_run(case, str(exc))
+                    failure = "%s failed" % case.name
+            if case.relative_to:
+                _add_relative(res, case, done)
+            _log_result(res, log)
+            done[case.name] = res
+            results.append(res)
+    except WorkerError as exc:  # a worker did not start
+        for case in chain[len(results):]:
+            results.append(_not_run(case, str(exc)))
     finally:
         for w in workers.values():
             w.close()
-    return result
+    return results
+
+
+def _not_run(case: Case, error: str) -> Dict[str, Any]:
+    return {"name": case.name, "title": case.title, "kind": case.kind, "target": case.target, "error": error}
+
+
+def _log_result(res: Dict[str, Any], log) -> None:
+    if "error" in res:
+        log(" error\n")
+    elif "ratio" in res:
+        log(" %.2fx\n" % res["ratio"])
+    else:
+        log(" %s\n" % _fmt_time(res["ours"]["median"]))
+
+
+def plan(cases: List[Case]) -> List[List[Case]]:
+    """Group the selected cases into chains of cases sharing workers.
+
+    A case with ``follows`` brings the cases it follows along (they are timed
+    and reported too) and runs after them in the same workers.
+    """
+    names = by_name()
+    order = {case.name: i for i, case in enumerate(CASES)}
+    groups: Dict[str, List[Case]] = {}
+    for case in cases:
+        lineage = [case]
+        while lineage[-1].follows:
+            lineage.append(names[lineage[-1].follows])
+        root = lineage[-1].name
+        members = groups.setdefault(root, [])
+        for member in lineage:
+            if member not in members:
+                members.append(member)
+    chains = []
+    for members in groups.values():
+        members.sort(key=lambda c: order[c.name])
+        chains.append(members)
+    chains.sort(key=lambda ch: min(order[c.name] for c in ch))
+    return chains
 
 
 def _check_module_paths(info: Dict[str, Dict[str, Any]]) -> None:
@@ -226,6 +333,66 @@ def _fmt_time(ns: Optional[float]) -> str:
     return "%.0f ns" % ns
 
 
+def _fmt_bytes(n: float) -> str:
+    if n >= 1e9:
+        return "%.2f GB" % (n / 1e9)
+    if n >= 1e6:
+        return "%.1f MB" % (n / 1e6)
+    if n >= 1e3:
+        return "%.1f kB" % (n / 1e3)
+    return "%d B" % n
+
+
+def _fmt_seconds(s: float) -> str:
+    return "%.1f ms" % (s * 1e3) if s < 1 else "%.2f s" % s
+
+
+def _fmt_measure(value: Optional[float], unit: str) -> str:
+    if value is None:
+        return "-"
+    return _fmt_bytes(value) if unit == "bytes" else _fmt_seconds(value)
+
+
+def _columns(headers: List[str], rows: List[List[str]]) -> List[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+
+    def fmt(cells: List[str]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    line = fmt(headers)
+    return [line, "-" * len(line)] + [fmt(row) for row in rows]
+
+
+def _yes_no(row: Dict[str, Any]) -> str:
+    if "met" not in row:
+        return "-"
+    return "yes" if row["met"] else "NO"
+
+
+def missed_targets(results: List[Dict[str, Any]]) -> List[str]:
+    """Names of every target missed: speed ratios, measures, ours-vs-ours rows."""
+    missed = []
+    for r in results:
+        if r.get("target") is not None and not r.get("met"):
+            missed.append(r["name"])
+        for m in r.get("measures", ()):
+            if m.get("target") is not None and not m.get("met"):
+                missed.append(m["name"])
+        rel = r.get("relative")
+        if rel is not None and rel.get("max") is not None and not rel.get("met"):
+            missed.append(rel["name"])
+    return missed
+
+
+def _count_targets(results: List[Dict[str, Any]]) -> int:
+    total = 0
+    for r in results:
+        total += r.get("target") is not None
+        total += sum(1 for m in r.get("measures", ()) if m.get("target") is not None)
+        total += bool(r.get("relative") and r["relative"].get("max") is not None)
+    return total
+
+
 def format_table(results: List[Dict[str, Any]]) -> str:
     headers = ["case", "ours", "classic", "ratio", "(min)", "target", "met", "same"]
     rows = []
@@ -238,10 +405,6 @@ def format_table(results: List[Dict[str, Any]]) -> str:
         classic = r.get("classic", {})
         ratio = "%.2fx" % r["ratio"] if "ratio" in r else "-"
         rmin = "%.2fx" % r["ratio_min"] if "ratio_min" in r else "-"
-        if "met" in r:
-            met = "yes" if r["met"] else "NO"
-        else:
-            met = "-"
         same = r.get("same_output")
         same_s = "-" if same is None else ("yes" if same else "DIFF")
         rows.append([
@@ -251,21 +414,43 @@ def format_table(results: List[Dict[str, Any]]) -> str:
             ratio,
             rmin,
             target,
-            met,
+            _yes_no(r),
             same_s,
         ])
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
-    out = []
-    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths)))
-    out.append(line)
-    out.append("-" * len(line))
-    for row in rows:
-        out.append("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
-    with_target = [r for r in results if r.get("target") is not None]
-    met = sum(1 for r in with_target if r.get("met"))
+    out = _columns(headers, rows)
+
+    measures = [m for r in results for m in r.get("measures", ())]
+    if measures:
+        out.append("")
+        out.append("measured once per implementation (after the case's rounds; ratio = classic/ours, higher is better):")
+        mrows = []
+        for m in measures:
+            target = "%.1fx" % m["target"] if m.get("target") is not None else "-"
+            ratio = "%.2fx" % m["ratio"] if "ratio" in m else "-"
+            mrows.append([m["name"], _fmt_measure(m.get("ours"), m["unit"]),
+                          _fmt_measure(m.get("classic"), m["unit"]), ratio, target, _yes_no(m)])
+        out.extend(_columns(["measure", "ours", "classic", "ratio", "target", "met"], mrows))
+
+    relatives = [r["relative"] for r in results if r.get("relative")]
+    if relatives:
+        out.append("")
+        out.append("ours vs ours (median time per scrape, same worker, measured one after the other; "
+                   "lower is better):")
+        rrows = []
+        for rel in relatives:
+            limit = "<= %.2fx" % rel["max"] if rel.get("max") is not None else "-"
+            rrows.append([rel["name"], _fmt_time(rel["ours"]), _fmt_time(rel["baseline"]),
+                          "%.2fx" % rel["ratio"], limit, _yes_no(rel)])
+        out.extend(_columns(["comparison", "this", "baseline", "ratio", "target", "met"], rrows))
+
+    missed = missed_targets(results)
+    total = _count_targets(results)
     out.append("")
     out.append("targets met: %d/%d   (ratio = median over rounds of classic/ours; (min) = classic best / ours best;"
-               " times are medians per operation)" % (met, len(with_target)))
+               " times are medians per operation)" % (total - len(missed), total))
+    if any(r.get("follows") for r in results):
+        out.append("cases marked as following another ran in that case's workers after its rounds; "
+                   "their setup includes one untimed warm-up scrape (see the measures).")
     errors = [r for r in results if "error" in r]
     for r in errors:
         out.append("")
@@ -296,7 +481,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         for case in CASES:
             target = "%.1fx" % case.target if case.target is not None else "-"
             flag = "" if case.default else "  (opt-in)"
-            print("%-40s %-6s %s%s" % (case.name, target, case.title, flag))
+            if case.follows:
+                flag += "  (runs after %s)" % case.follows
+            print("%-40s %-8s %s%s" % (case.name, target, case.title, flag))
+            for m in case.measures:
+                mt = "%.1fx" % m.target if m.target is not None else "-"
+                print("  measure %-32s %-8s %s (%s)" % (m.name, mt, m.title, m.unit))
+            if case.relative_to:
+                rt = "<=%.2fx" % case.relative_max if case.relative_max is not None else "-"
+                print("  ours vs ours: %-27s %-8s ours on %s / ours on %s" % (
+                    case.name + " / " + case.relative_to, rt, case.name, case.relative_to))
         return 0
 
     cases_by_name = by_name()
@@ -324,16 +518,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         stream.flush()
 
     results = []
-    for case in cases:
-        log("%-40s " % case.name)
-        res = run_case(case, args.ours_python, classic_py, profile, args.ours_pure, log)
-        if "error" in res:
-            log(" error\n")
-        elif "ratio" in res:
-            log(" %.2fx\n" % res["ratio"])
-        else:
-            log(" %s\n" % _fmt_time(res["ours"]["median"]))
-        results.append(res)
+    for chain in plan(cases):
+        results.extend(run_chain(chain, args.ours_python, classic_py, profile, args.quick, args.ours_pure, log))
 
     report = {
         "meta": {
@@ -360,8 +546,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(format_table(results))
 
     if args.check:
-        missed = [r for r in results if r.get("target") is not None and not r.get("met")]
-        return 1 if missed else 0
+        missed = missed_targets(results)
+        if missed:
+            sys.stderr.write("targets missed: %s\n" % ", ".join(missed))
+            return 1
     return 0
 
 
