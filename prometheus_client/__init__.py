@@ -95,7 +95,7 @@ def _aggregate_multiprocess_in_default_registry() -> None:
         from .multiprocess import MultiProcessCollector
 
         try:
-            MultiProcessCollector(REGISTRY)
+            MultiProcessCollector(REGISTRY, _include_group_report=True)
         except ValueError as error:  # directory missing: metrics still work, locally
             import logging
 

@@ -47,11 +47,14 @@ class MultiProcessCollector:
 
     _aggregates_multiprocess = True  # registries then skip the metrics it covers
 
-    def __init__(self, registry, path: Optional[str] = None) -> None:
+    def __init__(self, registry, path: Optional[str] = None, _include_group_report: bool = False) -> None:
         path = _directory(path)
         if not path or not os.path.isdir(path):
             raise ValueError("env PROMETHEUS_MULTIPROC_DIR is not set or not a directory")
         self._path = path
+        # The default registry's aggregator also reports the process group
+        # (process_* families); the classic per-request one does not.
+        self._include_group_report = _include_group_report
         if registry:
             for collector in list(getattr(registry, "_collector_to_names", ())):
                 if isinstance(collector, MultiProcessCollector) and collector._same_directory(path):
@@ -69,7 +72,7 @@ class MultiProcessCollector:
         return []
 
     def collect(self) -> Iterable[Metric]:
-        return aggregator_for(self._path).collect()
+        return aggregator_for(self._path).collect(include_group_report=self._include_group_report)
 
     @staticmethod
     def merge(files: Iterable[str], accumulate: bool = True) -> List[Metric]:

@@ -20,6 +20,8 @@ from typing import Any, Callable, Dict, List, Optional, Union
 from . import values
 from .metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
+from .storage.aggregate import aggregator_for
+from .storage.process_file import GROUP_PREFIX
 from .storage.shared import register_callback
 
 try:
@@ -133,7 +135,7 @@ class ProcessCollector(Collector):
         self._ticks = _clock_ticks_per_second()
         self._pagesize = _PAGESIZE
         self._btime = _read_boot_time(proc)
-        self._multiprocess_backed = False
+        self._group_directory: Optional[str] = None
         if pid is _this_process and self._btime and getattr(values.ValueClass, '_multiprocess', False):
             self._report_for_the_whole_group()
         if registry:
@@ -142,36 +144,49 @@ class ProcessCollector(Collector):
     def _report_for_the_whole_group(self) -> None:
         """In multiprocess mode, every process writes its figures into storage.
 
-        The aggregated view then reports the group: CPU time summed over all
+        ``collect()`` then reports the group: CPU time summed over all
         processes that ever ran (a counter never goes backwards), memory and
         open descriptors summed over the live ones, the earliest live start
-        time and the largest descriptor limit. Registries holding the
-        aggregator skip this collector's own, single-process, families.
+        time and the largest descriptor limit. These series are marked as a
+        group report, so the classic per-request ``MultiProcessCollector``
+        output does not include them.
         """
         slots: Dict[str, Any] = {}
 
         def refresh() -> None:
-            for family in self.collect():
-                mode = _GROUP_GAUGE_MODES.get(family.name[len(self._prefix):])
+            for family in self._collect_this_process():
+                mode = '' if family.type == 'counter' else _GROUP_GAUGE_MODES.get(
+                    family.name[len(self._prefix):], 'livesum')
                 for sample in family.samples:
                     slot = slots.get(sample.name)
                     if slot is None:
-                        if family.type == 'counter':
-                            slot = values.ValueClass(
-                                'counter', family.name, sample.name, (), (), family.documentation
-                            )
-                        else:
-                            slot = values.ValueClass(
-                                'gauge', family.name, sample.name, (), (), family.documentation,
-                                multiprocess_mode=mode or 'livesum',
-                            )
-                        slots[sample.name] = slot
+                        slot = slots[sample.name] = values.ValueClass(
+                            family.type, family.name, sample.name, (), (), family.documentation,
+                            multiprocess_mode=GROUP_PREFIX + mode,
+                        )
                     slot.set(sample.value)
 
+        self._group_directory = getattr(values.ValueClass, 'directory', None)
+        # A registry holding the aggregator gets the group report from it, in
+        # the same merge as everything else, and skips this collector.
         self._multiprocess_backed = True
+        # The same names as in single-process mode, without scraping the
+        # directory at registration.
+        self.describe = self._collect_this_process
         register_callback(refresh)
 
     def collect(self) -> List[Metric]:
+        """The process families: this process's, or the group's in multiprocess mode."""
+        if self._group_directory is None:
+            return self._collect_this_process()
+        prefix = self._prefix
+        return [
+            family
+            for family in aggregator_for(self._group_directory).collect(only_group_report=True)
+            if family.name.startswith(prefix)
+        ]
+
+    def _collect_this_process(self) -> List[Metric]:
         """Read the process's files once and return the families, in a new list.
 
         Returns ``[]`` when the boot time is unknown (no /proc). A file group

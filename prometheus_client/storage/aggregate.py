@@ -50,6 +50,7 @@ from .process_file import (
     Identity,
     EXEMPLAR_TYPE,
     ProcessFileSnapshot,
+    split_mode,
     is_removed,
     parse_process_file_name,
     read_exemplar,
@@ -119,7 +120,7 @@ class _Archive:
     def fold(self, readings: Iterable[Reading]) -> None:
         """Fold the series of one dead process in (live-only gauges are dropped)."""
         for identity, pid, values, _ in readings:  # dead processes' exemplars are not kept
-            mode = identity[6]
+            mode = split_mode(identity[6])[0]
             if mode in _LIVE_ONLY_MODES:
                 continue
             key = _archive_key(identity, pid)
@@ -154,7 +155,7 @@ class _Archive:
 
 
 def _archive_key(identity: Identity, pid: int) -> tuple:
-    return (identity, pid) if identity[6] == "all" else (identity, -1)
+    return (identity, pid) if split_mode(identity[6])[0] == "all" else (identity, -1)
 
 
 class DirectoryAggregator:
@@ -170,21 +171,28 @@ class DirectoryAggregator:
         self._skipped: Dict[str, int] = {}  # file name -> inode, logged once each
         self.skipped_files_total = 0
         self._merge_lock = threading.Lock()
-        self._last_merge: Tuple[float, List[Metric]] = (-1.0, [])
+        self._last_merge: Tuple[float, Tuple[List[Metric], List[Metric]]] = (-1e9, ([], []))
 
     # -- public -----------------------------------------------------------
 
-    def collect(self) -> List[Metric]:
-        """The merged families; concurrent callers share merges."""
+    def collect(self, include_group_report: bool = False, only_group_report: bool = False) -> List[Metric]:
+        """The merged families, optionally preceded by (or only) the group-report ones.
+
+        Concurrent callers share merges: a caller that arrives while a merge
+        runs waits and takes the next merge, which started after it arrived,
+        so every caller sees everything written before its call.
+        """
         arrived = time.monotonic()
         with self._merge_lock:
-            started, families = self._last_merge
-            if started >= arrived:
-                return families
-            started = time.monotonic()
-            families = self._merge()
-            self._last_merge = (started, families)
-            return families
+            started, merged = self._last_merge
+            if started < arrived:
+                started = time.monotonic()
+                merged = self._merge()
+                self._last_merge = (started, merged)
+        families, group_families = merged
+        if only_group_report:
+            return group_families
+        return group_families + families if include_group_report else families
 
     def merge_files(self, paths: Iterable[str], accumulate: bool = True) -> List[Metric]:
         """Merge exactly these files (no archive, no compaction), as classic ``merge``."""
@@ -209,7 +217,7 @@ class DirectoryAggregator:
 
     # -- merge ------------------------------------------------------------
 
-    def _merge(self) -> List[Metric]:
+    def _merge(self) -> Tuple[List[Metric], List[Metric]]:
         refresh_callbacks()  # this process's computed values, fresh
         readings = self._read_processes()
         dead = [reading for reading in readings if not reading.alive]
@@ -227,6 +235,7 @@ class DirectoryAggregator:
             if reading.name not in absorbed:
                 merger.add(reading.series, alive=reading.alive)
         families = merger.families(accumulate=True)
+        group_families = merger.families(accumulate=True, group=True)
         if self.skipped_files_total:
             families.append(
                 CounterMetricFamily(
@@ -235,7 +244,7 @@ class DirectoryAggregator:
                     value=self.skipped_files_total,
                 )
             )
-        return families
+        return families, group_families
 
     def _read_processes(self) -> List[_ProcessReading]:
         try:
@@ -376,8 +385,8 @@ class _Merger:
     """Accumulates readings and builds families with the classic output shape."""
 
     def __init__(self) -> None:
-        # family name -> (help, type, {series key: accumulator})
-        self._families: Dict[str, Tuple[str, str, Dict[tuple, list]]] = {}
+        # family name -> (help, type, {series key: accumulator}, group report?)
+        self._families: Dict[str, Tuple[str, str, Dict[tuple, list], bool]] = {}
         # (family, series key) -> newest exemplar across processes
         self._exemplars: Dict[Tuple[str, tuple], Exemplar] = {}
 
@@ -390,11 +399,12 @@ class _Merger:
         families = self._families
         for identity, pid, values, exemplar in readings:
             typ, family, sample, labelnames, labelvalues, help_text, mode = identity
+            mode, group = split_mode(mode)
             if mode in _LIVE_ONLY_MODES and not alive:
                 continue
             entry = families.get(family)
             if entry is None:
-                entry = families[family] = (help_text, typ, {})
+                entry = families[family] = (help_text, typ, {}, group)
             accumulators = entry[2]
             key = (sample, labelnames, labelvalues, pid if mode in ("all", "liveall") else None)
             if exemplar is not None:
@@ -414,9 +424,12 @@ class _Merger:
             else:
                 accumulator[0] += values[0]
 
-    def families(self, accumulate: bool) -> List[Metric]:
+    def families(self, accumulate: bool, group: bool = False) -> List[Metric]:
+        """The merged families; ``group`` selects the group-report ones instead."""
         result = []
-        for name, (help_text, typ, accumulators) in self._families.items():
+        for name, (help_text, typ, accumulators, is_group) in self._families.items():
+            if is_group != group:
+                continue
             metric = Metric(name, help_text, typ)
             exemplars = {key: exemplar for (family, key), exemplar in self._exemplars.items() if family == name}
             if typ == "histogram":

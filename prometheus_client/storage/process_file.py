@@ -278,6 +278,20 @@ class ProcessFileSnapshot:
 Identity = Tuple[str, str, str, Tuple[str, ...], Tuple[str, ...], str, str]
 
 
+# A mode starting with this prefix marks a series written for a per-group
+# report (the process collector's figures): it is merged with the base mode
+# that follows the prefix, but only a reader asking for group families shows
+# it, so the classic per-request MultiProcessCollector output is unchanged.
+GROUP_PREFIX = "group:"
+
+
+def split_mode(mode: str) -> Tuple[str, bool]:
+    """(base mode, whether the series belongs to a group report)."""
+    if mode.startswith(GROUP_PREFIX):
+        return mode[len(GROUP_PREFIX):], True
+    return mode, False
+
+
 def encode_identity(identity: Identity) -> bytes:
     """The canonical JSON bytes of a series identity (compact, stable)."""
     return json.dumps(list(identity), separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -37,9 +37,11 @@ from .process_file import (
     EXEMPLAR_PAYLOAD_BYTES,
     EXEMPLAR_SLOTS,
     EXEMPLAR_TYPE,
+    GROUP_PREFIX,
     Identity,
     ProcessFile,
     encode_identity,
+    split_mode,
 )
 
 logger = logging.getLogger("prometheus_client.multiprocess")
@@ -147,9 +149,9 @@ class SharedMemoryBackend:
         **kwargs: Any,
     ) -> Any:
         """Allocate the slot(s) of one sample; returns a ValueStore."""
-        mode = multiprocess_mode if typ == "gauge" else ""
+        mode = multiprocess_mode if typ == "gauge" or multiprocess_mode.startswith(GROUP_PREFIX) else ""
         identity: Identity = (typ, metric_name, name, tuple(labelnames), tuple(labelvalues), help_text, mode)
-        slot_count = 2 if mode in _MOST_RECENT_MODES else 1
+        slot_count = 2 if split_mode(mode)[0] in _MOST_RECENT_MODES else 1
         cells = self._allocate(encode_identity(identity), slot_count)
         if slot_count == 2:
             return TimestampedValue(cells[0], cells[1])
