@@ -46,7 +46,7 @@ from . import values  # ValueClass is looked up at call time
 from .storage.shared import publish_exemplar as _publish_exemplar
 from .storage.shared import register_callback as _register_storage_callback
 from .storage.shared import release as _release_store
-from ._labelset import LabelSet, labelset
+from ._labelset import labelset
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
 from .registry import Collector, CollectorRegistry, REGISTRY
@@ -995,8 +995,8 @@ class Enum(MetricWrapperBase):
     def _append_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
         name = sample_names[0]
         current = self._value
-        for index, labelset in enumerate(self._state_labelsets):
-            out.append(_new_sample(Sample, (name, labelset, 1 if index == current else 0, None, None, None)))
+        for index, state_labels in enumerate(self._state_labelsets):
+            out.append(_new_sample(Sample, (name, state_labels, 1 if index == current else 0, None, None, None)))
 
 
 __all__ = [
