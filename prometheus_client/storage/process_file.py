@@ -142,6 +142,8 @@ class ProcessFile:
             if offset + size > self.chunk_size:
                 self._pad_to_next_chunk(chunk_index, offset)
                 chunk_index, offset = divmod(self._end, self.chunk_size)
+            if chunk_index == len(self._chunks):  # the last record ended exactly on a chunk boundary
+                self._grow()
             chunk = self._chunks[chunk_index]
             RECORD_HEADER.pack_into(chunk, offset, size, len(identity), slot_count, 0)
             start = offset + RECORD_HEADER_SIZE
@@ -153,12 +155,15 @@ class ProcessFile:
             return record, [(chunk, first_slot + 8 * i) for i in range(slot_count)]
 
     def _pad_to_next_chunk(self, chunk_index: int, offset: int) -> None:
-        os.ftruncate(self._fd, (chunk_index + 2) * self.chunk_size)
-        self._map_chunk(chunk_index + 1)
+        """Fill the rest of a chunk with a padding record; the next record starts the next chunk."""
         remaining = self.chunk_size - offset
-        if remaining:
-            RECORD_HEADER.pack_into(self._chunks[chunk_index], offset, remaining, 0, 0, 0)
+        RECORD_HEADER.pack_into(self._chunks[chunk_index], offset, remaining, 0, 0, 0)
         self._end += remaining
+
+    def _grow(self) -> None:
+        """Extend the file by one chunk and map it (existing mappings never move)."""
+        os.ftruncate(self._fd, (len(self._chunks) + 1) * self.chunk_size)
+        self._map_chunk(len(self._chunks))
 
     @staticmethod
     def mark_removed(record: Tuple[mmap.mmap, int, int]) -> None:
