@@ -36,6 +36,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -129,7 +130,9 @@ class _Archive:
                 self.series[key] = (identity, pid if mode == "all" else -1, list(values), None)
                 continue
             old = previous[2]
-            if identity[0] in _FLAG_TYPES:
+            if _is_summed(identity[0], mode):
+                old[:] = _exact_partials(old + values)  # the archive keeps the exact sum
+            elif identity[0] in _FLAG_TYPES:
                 old[0] = max(old[0], values[0])
             elif mode == "min":
                 old[0] = min(old[0], values[0])
@@ -140,8 +143,6 @@ class _Archive:
                     old[0], old[1] = values[0], values[1]
             elif mode == "all":
                 old[0] = values[0]
-            else:  # counters, summaries, histograms, sum gauges
-                old[0] += values[0]
 
     def dump(self) -> bytes:
         return json.dumps(
@@ -152,6 +153,41 @@ class _Archive:
             },
             separators=(",", ":"),
         ).encode("utf-8")
+
+
+class _Sum(list):
+    """The addends of a summed series, added exactly (``math.fsum``) when read.
+
+    A float sum depends on the order of its additions; summing exactly makes
+    the result the same whichever processes were folded into the archive
+    first, so a counter never moves backwards when a process dies.
+    """
+
+    __slots__ = ()
+
+
+def _is_summed(typ: str, mode: str) -> bool:
+    return typ not in _FLAG_TYPES and mode in ("", "sum", "livesum")
+
+
+def _exact_partials(values: List[float]) -> List[float]:
+    """Non-overlapping floats whose exact sum is the exact sum of ``values``."""
+    if not all(math.isfinite(v) for v in values):
+        return [math.fsum(values)] if values else []
+    partials: List[float] = []
+    for x in values:
+        i = 0
+        for y in partials:
+            if abs(x) < abs(y):
+                x, y = y, x
+            high = x + y
+            low = y - (high - x)
+            if low:
+                partials[i] = low
+                i += 1
+            x = high
+        partials[i:] = [x]
+    return partials
 
 
 def _archive_key(identity: Identity, pid: int) -> tuple:
@@ -381,6 +417,10 @@ class DirectoryAggregator:
             os.close(directory_fd)
 
 
+def _value_of(accumulator: list) -> float:
+    return math.fsum(accumulator) if type(accumulator) is _Sum else accumulator[0]
+
+
 class _Merger:
     """Accumulates readings and builds families with the classic output shape."""
 
@@ -411,7 +451,9 @@ class _Merger:
                 self._keep_newest_exemplar(family, key, exemplar)
             accumulator = accumulators.get(key)
             if accumulator is None:
-                accumulators[key] = list(values)
+                accumulators[key] = _Sum(values) if _is_summed(typ, mode) else list(values)
+            elif type(accumulator) is _Sum:
+                accumulator.extend(values)  # archive entries bring their exact partials
             elif mode in ("min", "livemin"):
                 accumulator[0] = min(accumulator[0], values[0])
             elif mode in ("max", "livemax") or typ in _FLAG_TYPES:
@@ -421,8 +463,6 @@ class _Merger:
                     accumulator[0], accumulator[1] = values[0], values[1]
             elif mode in ("all", "liveall"):
                 accumulator[0] = values[0]
-            else:
-                accumulator[0] += values[0]
 
     def families(self, accumulate: bool, group: bool = False) -> List[Metric]:
         """The merged families; ``group`` selects the group-report ones instead."""
@@ -440,7 +480,7 @@ class _Merger:
                     labels = dict(zip(labelnames, labelvalues))
                     if pid is not None:
                         labels["pid"] = str(pid)
-                    metric.add_sample(sample, labels, values[0], None, exemplars.get(key))
+                    metric.add_sample(sample, labels, _value_of(values), None, exemplars.get(key))
             result.append(metric)
         return result
 
@@ -455,12 +495,12 @@ class _Merger:
             if sample.endswith("_bucket") and labelnames and labelnames[-1] == "le":
                 entry = series.setdefault((labelnames[:-1], labelvalues[:-1]), [None, {}, {}])
                 le = labelvalues[-1]
-                entry[1][le] = entry[1].get(le, 0.0) + values[0]
+                entry[1][le] = _value_of(values)
                 if key in exemplars:
                     entry[2][le] = exemplars[key]
             else:
                 entry = series.setdefault((labelnames, labelvalues), [None, {}, {}])
-                entry[0] = values[0] if entry[0] is None else entry[0] + values[0]
+                entry[0] = _value_of(values)
         name = metric.name
         for (labelnames, labelvalues), (total, buckets, bucket_exemplars) in series.items():
             labels = dict(zip(labelnames, labelvalues))

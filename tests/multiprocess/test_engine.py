@@ -490,3 +490,23 @@ def test_many_series_span_chunks_and_read_back(mpdir, monkeypatch):
     registry = scrape(mpdir)
     assert registry.get_sample_value("spread_total", {"i": "599"}) == 599.0
     assert sum(s.value for m in registry.collect() for s in m.samples) == sum(range(600))
+
+
+def test_float_counters_never_move_when_processes_are_folded(mpdir):
+    counter = Counter("work_seconds", "help", registry=None)
+    run_in_child(lambda: counter.inc(0.1))
+    counter.inc(1.1)
+    before = value(mpdir, "work_seconds_total")
+    run_in_child(lambda: counter.inc(0.1))  # folded into the archive after the first one
+    after = value(mpdir, "work_seconds_total")
+    assert after >= before
+    assert after == 1.3  # the exactly rounded sum, whatever the folding order
+
+
+def test_exact_partials():
+    from prometheus_client.storage.aggregate import _exact_partials
+    import math as _math
+
+    values = [0.1, 1.1, 0.1, 1e16, 1.0, -1e16, 3.3]
+    assert _math.fsum(_exact_partials(values[:3]) + values[3:]) == _math.fsum(values)
+    assert _exact_partials([float("inf"), 1.0]) == [float("inf")]
