@@ -6,14 +6,16 @@ other interpreters the collector is inert and never registers itself.
 Thread and process safety: ``collect()`` keeps no state and takes one
 snapshot from :func:`gc.get_stats`, so it is safe from any thread; in a
 forked child it reports the child's interpreter, which starts from a copy of
-the parent's counts.
+the parent's counts. In multiprocess mode it reports the sum over the group
+of processes, each child counting only what it added after its fork.
 """
 from __future__ import annotations
 
 import gc
 import platform
-from typing import List
+from typing import List, Optional
 
+from ._group_report import group_families, multiprocess_active, report_for_the_group
 from .metrics_core import CounterMetricFamily, Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
 
@@ -31,11 +33,25 @@ class GCCollector(Collector):
     """
 
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self._group_directory: Optional[str] = None
         if not hasattr(gc, 'get_stats') or platform.python_implementation() != 'CPython':
             return
+        if multiprocess_active():
+            # Counts summed over every process of the group (and never going
+            # backwards); a registry holding the aggregator gets them from it.
+            self._group_directory = report_for_the_group(
+                self._collect_this_process, lambda family: '', counters_inherited_by_fork=True)
+            self._multiprocess_backed = True
+            self.describe = self._collect_this_process
         registry.register(self)
 
     def collect(self) -> List[Metric]:
+        """The GC families: this interpreter's, or the group's in multiprocess mode."""
+        if self._group_directory is None:
+            return self._collect_this_process()
+        return group_families(self._group_directory, lambda name: name.startswith('python_gc_'))
+
+    def _collect_this_process(self) -> List[Metric]:
         """Three counter families with a ``generation`` label ('0', '1', '2', ...)."""
         collected = CounterMetricFamily(
             'python_gc_objects_collected',

@@ -15,14 +15,11 @@ the aggregated view reports the whole group of processes.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Callable, List, Optional, Union
 
-from . import values
+from ._group_report import group_families, multiprocess_active, report_for_the_group
 from .metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from .registry import REGISTRY, Collector, CollectorRegistry
-from .storage.aggregate import aggregator_for
-from .storage.process_file import GROUP_PREFIX
-from .storage.shared import register_callback
 
 try:
     import resource
@@ -136,7 +133,7 @@ class ProcessCollector(Collector):
         self._pagesize = _PAGESIZE
         self._btime = _read_boot_time(proc)
         self._group_directory: Optional[str] = None
-        if pid is _this_process and self._btime and getattr(values.ValueClass, '_multiprocess', False):
+        if pid is _this_process and self._btime and multiprocess_active():
             self._report_for_the_whole_group()
         if registry:
             registry.register(self)
@@ -147,44 +144,25 @@ class ProcessCollector(Collector):
         ``collect()`` then reports the group: CPU time summed over all
         processes that ever ran (a counter never goes backwards), memory and
         open descriptors summed over the live ones, the earliest live start
-        time and the largest descriptor limit. These series are marked as a
-        group report, so the classic per-request ``MultiProcessCollector``
-        output does not include them.
+        time and the largest descriptor limit. Registries holding the
+        aggregator get these from it and skip this collector.
         """
-        slots: Dict[str, Any] = {}
-
-        def refresh() -> None:
-            for family in self._collect_this_process():
-                mode = '' if family.type == 'counter' else _GROUP_GAUGE_MODES.get(
-                    family.name[len(self._prefix):], 'livesum')
-                for sample in family.samples:
-                    slot = slots.get(sample.name)
-                    if slot is None:
-                        slot = slots[sample.name] = values.ValueClass(
-                            family.type, family.name, sample.name, (), (), family.documentation,
-                            multiprocess_mode=GROUP_PREFIX + mode,
-                        )
-                    slot.set(sample.value)
-
-        self._group_directory = getattr(values.ValueClass, 'directory', None)
-        # A registry holding the aggregator gets the group report from it, in
-        # the same merge as everything else, and skips this collector.
+        prefix = self._prefix
+        self._group_directory = report_for_the_group(
+            self._collect_this_process,
+            lambda family: _GROUP_GAUGE_MODES.get(family.name[len(prefix):], 'livesum'),
+        )
         self._multiprocess_backed = True
         # The same names as in single-process mode, without scraping the
         # directory at registration.
         self.describe = self._collect_this_process
-        register_callback(refresh)
 
     def collect(self) -> List[Metric]:
         """The process families: this process's, or the group's in multiprocess mode."""
         if self._group_directory is None:
             return self._collect_this_process()
         prefix = self._prefix
-        return [
-            family
-            for family in aggregator_for(self._group_directory).collect(only_group_report=True)
-            if family.name.startswith(prefix)
-        ]
+        return group_families(self._group_directory, lambda name: name.startswith(prefix))
 
     def _collect_this_process(self) -> List[Metric]:
         """Read the process's files once and return the families, in a new list.
