@@ -309,6 +309,7 @@ _live_backends: "weakref.WeakSet[SharedMemoryBackend]" = weakref.WeakSet()
 # has any (a daemon thread, restarted in forked children).
 _callbacks: List[Callable[[], None]] = []
 _callbacks_lock = threading.Lock()
+_refresh_lock = threading.Lock()
 _refresher: Optional[threading.Thread] = None
 CALLBACK_REFRESH_SECONDS = 1.0
 
@@ -321,14 +322,20 @@ def register_callback(callback: Callable[[], None]) -> None:
 
 
 def refresh_callbacks() -> None:
-    """Run every registered callback now; a failing one is logged, not raised."""
+    """Run every registered callback now; a failing one is logged, not raised.
+
+    Refreshes never overlap within a process: otherwise a refresh that read
+    its figures earlier could write them after a later one and move a value
+    (a CPU-time counter) backwards.
+    """
     with _callbacks_lock:
         callbacks = list(_callbacks)
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:
-            logger.exception("prometheus_client: a multiprocess value callback failed")
+    with _refresh_lock:
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logger.exception("prometheus_client: a multiprocess value callback failed")
 
 
 def _ensure_refresher() -> None:
@@ -374,10 +381,10 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _callbacks_lock, _refresher
+    global _callbacks_lock, _refresh_lock, _refresher
     for backend in list(_live_backends):
         backend._after_fork_in_child()
-    _callbacks_lock, _refresher = threading.Lock(), None
+    _callbacks_lock, _refresh_lock, _refresher = threading.Lock(), threading.Lock(), None
     if _callbacks:
         try:
             _ensure_refresher()
