@@ -62,7 +62,10 @@ logger = logging.getLogger("prometheus_client.multiprocess")
 
 ARCHIVE_NAME = "archive.json"
 LOCK_NAME = ".lock"
-ARCHIVE_VERSION = 1
+ARCHIVE_VERSION = 2
+# How long the archive remembers a file it absorbed after the file is gone,
+# and the age after which a leftover temporary file is removed.
+ABSORBED_GRACE_SECONDS = 600.0
 _ADDITIVE_GAUGE_MODES = frozenset(("sum", "livesum"))
 _LIVE_ONLY_MODES = frozenset(("liveall", "livesum", "livemin", "livemax", "livemostrecent"))
 # Types whose slots are flags (1 or 0): merged with max, never summed.
@@ -98,8 +101,9 @@ def _read_series(snapshot: ProcessFileSnapshot) -> List[Reading]:
 class _Archive:
     """The folded values of dead processes, and the files they came from."""
 
-    def __init__(self, absorbed: Iterable[str] = (), series: Optional[Dict[tuple, Reading]] = None) -> None:
-        self.absorbed: List[str] = list(absorbed)
+    def __init__(self, absorbed: Optional[Dict[str, float]] = None, series: Optional[Dict[tuple, Reading]] = None) -> None:
+        # file name -> when it was absorbed (unix time)
+        self.absorbed: Dict[str, float] = dict(absorbed or {})
         self.series: Dict[tuple, Reading] = series if series is not None else {}
 
     @classmethod
@@ -111,7 +115,7 @@ class _Archive:
             return cls()
         if not isinstance(document, dict) or document.get("version") != ARCHIVE_VERSION:
             raise CorruptFileError("not an archive of this format")
-        archive = cls(document["absorbed"])
+        archive = cls({str(name): float(when) for name, when in document["absorbed"]})
         for identity, pid, values in document["series"]:
             identity = (identity[0], identity[1], identity[2], tuple(identity[3]), tuple(identity[4]),
                         identity[5], identity[6])
@@ -148,7 +152,7 @@ class _Archive:
         return json.dumps(
             {
                 "version": ARCHIVE_VERSION,
-                "absorbed": self.absorbed,
+                "absorbed": [[name, when] for name, when in self.absorbed.items()],
                 "series": [[list(identity), pid, values] for identity, pid, values, _ in self.series.values()],
             },
             separators=(",", ":"),
@@ -387,7 +391,17 @@ class DirectoryAggregator:
                 archive.fold(series)
                 newly.append(reading.name)
             present = set(os.listdir(self.path))
-            archive.absorbed = [name for name in archive.absorbed if name in present] + newly
+            now = time.time()
+            # A name is remembered while its file exists and for a grace period
+            # after: a slow scraper that read the file before it was unlinked
+            # must still find it in the archive it reads last.
+            archive.absorbed = {
+                name: when
+                for name, when in archive.absorbed.items()
+                if name in present or now - when < ABSORBED_GRACE_SECONDS
+            }
+            archive.absorbed.update((name, now) for name in newly)
+            self._remove_stale_temporaries(present, now)
             if newly:
                 self._write_atomically(archive_path, archive.dump())
             for name in archive.absorbed:
@@ -400,6 +414,18 @@ class DirectoryAggregator:
             logger.warning("prometheus_client: compaction of %r failed: %s", self.path, error)
         finally:
             os.close(lock_fd)
+
+    def _remove_stale_temporaries(self, names: Iterable[str], now: float) -> None:
+        """Temporary files left by processes killed while creating or compacting."""
+        for name in names:
+            if not name.endswith(".tmp"):
+                continue
+            path = os.path.join(self.path, name)
+            try:
+                if now - os.stat(path).st_mtime > ABSORBED_GRACE_SECONDS:
+                    os.unlink(path)
+            except OSError:
+                pass
 
     def _write_atomically(self, path: str, data: bytes) -> None:
         temporary = "%s.%d.tmp" % (path, os.getpid())
