@@ -102,6 +102,13 @@ class Metric:
         return restricted
 
 
+def _label_names(labels: Optional[Sequence[str]], inline_value_given: bool) -> Tuple[str, ...]:
+    """The family's label names; ValueError when inline data comes with them too."""
+    if labels is not None and inline_value_given:
+        raise ValueError(_VALUE_AND_LABELS)
+    return tuple(labels) if labels is not None else ()
+
+
 class UnknownMetricFamily(Metric):
     """Custom-collector helper for a family of type ``unknown`` (untyped)."""
 
@@ -110,11 +117,7 @@ class UnknownMetricFamily(Metric):
         """Raises ValueError when both ``value`` and ``labels`` are given,
         or for an invalid name (see ``Metric``)."""
         Metric.__init__(self, name, documentation, 'unknown', unit)
-        if labels is not None and value is not None:
-            raise ValueError(_VALUE_AND_LABELS)
-        if labels is None:
-            labels = []
-        self._labelnames: Tuple[str, ...] = tuple(labels)
+        self._labelnames = _label_names(labels, value is not None)
         if value is not None:
             self.add_metric([], value)
 
@@ -145,11 +148,7 @@ class CounterMetricFamily(Metric):
         if name.endswith('_total'):
             name = name[:-6]
         Metric.__init__(self, name, documentation, 'counter', unit)
-        if labels is not None and value is not None:
-            raise ValueError(_VALUE_AND_LABELS)
-        if labels is None:
-            labels = []
-        self._labelnames: Tuple[str, ...] = tuple(labels)
+        self._labelnames = _label_names(labels, value is not None)
         if value is not None:
             self.add_metric([], value, created, exemplar=exemplar)
 
@@ -179,11 +178,7 @@ class GaugeMetricFamily(Metric):
         """Raises ValueError when both ``value`` and ``labels`` are given,
         or for an invalid name (see ``Metric``)."""
         Metric.__init__(self, name, documentation, 'gauge', unit)
-        if labels is not None and value is not None:
-            raise ValueError(_VALUE_AND_LABELS)
-        if labels is None:
-            labels = []
-        self._labelnames: Tuple[str, ...] = tuple(labels)
+        self._labelnames = _label_names(labels, value is not None)
         if value is not None:
             self.add_metric([], value)
 
@@ -209,11 +204,7 @@ class SummaryMetricFamily(Metric):
         Metric.__init__(self, name, documentation, 'summary', unit)
         if (sum_value is None) != (count_value is None):
             raise ValueError('count_value and sum_value must be provided together.')
-        if labels is not None and count_value is not None:
-            raise ValueError(_VALUE_AND_LABELS)
-        if labels is None:
-            labels = []
-        self._labelnames: Tuple[str, ...] = tuple(labels)
+        self._labelnames = _label_names(labels, count_value is not None)
         if count_value is not None and sum_value is not None:
             self.add_metric([], count_value, sum_value)
 
@@ -358,11 +349,7 @@ class InfoMetricFamily(Metric):
         """Raises ValueError when both ``value`` and ``labels`` are given,
         or for an invalid name (see ``Metric``)."""
         Metric.__init__(self, name, documentation, 'info')
-        if labels is not None and value is not None:
-            raise ValueError(_VALUE_AND_LABELS)
-        if labels is None:
-            labels = []
-        self._labelnames: Tuple[str, ...] = tuple(labels)
+        self._labelnames = _label_names(labels, value is not None)
         if value is not None:
             self.add_metric([], value)
 
@@ -386,11 +373,7 @@ class StateSetMetricFamily(Metric):
         """Raises ValueError when both ``value`` and ``labels`` are given,
         or for an invalid name (see ``Metric``)."""
         Metric.__init__(self, name, documentation, 'stateset')
-        if labels is not None and value is not None:
-            raise ValueError(_VALUE_AND_LABELS)
-        if labels is None:
-            labels = []
-        self._labelnames: Tuple[str, ...] = tuple(labels)
+        self._labelnames = _label_names(labels, value is not None)
         if value is not None:
             self.add_metric([], value)
 
