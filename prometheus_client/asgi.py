@@ -22,7 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, Tuple
 from urllib.parse import parse_qs
 
 from .registry import REGISTRY, Collector
-from .render import render
+from .render import render, status_code
 
 Scope = Dict[str, Any]
 Message = Dict[str, Any]
@@ -75,7 +75,7 @@ def make_asgi_app(registry: Collector = REGISTRY, disable_compression: bool = Fa
         )
         await send({
             'type': 'http.response.start',
-            'status': int(status.split(' ', 1)[0]),
+            'status': status_code(status),
             'headers': [(name.encode('utf8'), value.encode('utf8')) for name, value in headers],
         })
         await send({'type': 'http.response.body', 'body': body})

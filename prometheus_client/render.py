@@ -54,3 +54,8 @@ def render(
         body = gzip.compress(body)
         headers.append(('Content-Encoding', 'gzip'))
     return '200 OK', headers, body
+
+
+def status_code(status: str) -> int:
+    """The integer code of a WSGI-style status line such as ``'200 OK'``."""
+    return int(status.split(' ', 1)[0])

@@ -22,7 +22,7 @@ from typing import Awaitable, Callable
 from aiohttp import hdrs, web
 
 from ..registry import REGISTRY, Collector
-from ..render import render
+from ..render import render, status_code
 
 
 def make_aiohttp_handler(
@@ -44,7 +44,7 @@ def make_aiohttp_handler(
             None,
             functools.partial(render, registry, accept_header, '', params, disable_compression),
         )
-        response = web.Response(status=int(status.split(' ', 1)[0]), headers=headers, body=body)
+        response = web.Response(status=status_code(status), headers=headers, body=body)
         if not disable_compression:
             response.enable_compression()
         return response

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import View
 
 from ..registry import REGISTRY, Collector, CollectorRegistry
-from ..render import render
+from ..render import render, status_code
 
 
 class PrometheusDjangoView(View):
@@ -59,7 +59,7 @@ class PrometheusDjangoView(View):
             request.GET,
             False,
         )
-        return HttpResponse(body, status=int(status.split(' ', 1)[0]), headers=headers)
+        return HttpResponse(body, status=status_code(status), headers=headers)
 
     def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """Answer 200 with ``Allow: OPTIONS,GET``."""

@@ -33,7 +33,7 @@ key, so concurrent renderers can only compute the same text twice).
 from __future__ import annotations
 
 from sys import maxunicode
-from typing import Any, Callable, Dict, Mapping, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from .._labelset import LabelSet
 from ..utils import floatToGoString
@@ -196,6 +196,20 @@ def value_memo_key(sample_name: str) -> Tuple[str, str]:
 # A LabelSet memo holding more entries than this is cleared (it only ever
 # grows past it if concurrent scrapes race on changing large values).
 _MEMO_LIMIT = 32
+
+
+def large_value_text(rendered: Optional[Dict[Any, Any]], slot_key: Tuple[str, str], value: float) -> str:
+    """Go-style text of a value outside (-1e6, 1e6), memoized on a LabelSet's memo if there is one.
+
+    The encoders format values inside that range inline (``repr``) and call
+    this for the rest; ``rendered`` is None for plain label dicts.
+    """
+    if rendered is None:
+        return floatToGoString(value)
+    text = rendered.get(value)
+    if text is None:
+        text = remember_large_value(rendered, slot_key, value)
+    return text
 
 
 def remember_large_value(rendered: Dict[Any, Any], slot_key: Tuple[str, str], value: float) -> str:

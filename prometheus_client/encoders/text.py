@@ -26,7 +26,6 @@ from typing import Callable, Dict, List, Optional, Tuple
 from .._labelset import LabelSet
 from ..metrics_core import Metric
 from ..registry import REGISTRY, Collector
-from ..utils import floatToGoString
 from ..validation import _is_valid_legacy_metric_name
 from ._escaping import (
     ALLOWUTF8,
@@ -34,7 +33,7 @@ from ._escaping import (
     escape_help_text,
     escape_metric_name,
     memo_key,
-    remember_large_value,
+    large_value_text,
     render_labels,
     value_memo_key,
 )
@@ -116,7 +115,6 @@ def _render_family(metric: Metric, escaping: str, key: str,
     main_append = output.append
     float_ = float
     repr_ = repr
-    go_string = floatToGoString
     labelset_class = LabelSet
     for sample in metric.samples:
         sample_name = sample.name
@@ -142,14 +140,8 @@ def _render_family(metric: Metric, escaping: str, key: str,
             value = float_(value)
         if _GO_PLAIN_MIN < value < _GO_PLAIN_MAX:
             value_text = repr_(value)
-        elif rendered is None:
-            value_text = go_string(value)
-        else:
-            # Large values (typically _created timestamps) are slow to
-            # format and rarely change: memoized (see _escaping).
-            value_text = rendered.get(value)
-            if value_text is None:
-                value_text = remember_large_value(rendered, value_key, value)
+        else:  # typically _created timestamps: slow to format, memoized
+            value_text = large_value_text(rendered, value_key, value)
 
         timestamp = sample.timestamp
         if timestamp is None:

@@ -43,7 +43,7 @@ from ..encoders._escaping import (  # noqa: F401  (public API of this module)
     escape_label_value,
     escape_metric_name,
     memo_key,
-    remember_large_value,
+    large_value_text,
     render_labels,
     value_memo_key,
 )
@@ -207,7 +207,6 @@ def _render_family(metric: Metric, state: _RenderState, output: List[str]) -> No
     append = output.append
     float_ = float
     repr_ = repr
-    go_string = floatToGoString
     labelset_class = LabelSet
     for sample in metric.samples:
         sample_name = sample.name
@@ -256,14 +255,8 @@ def _render_family(metric: Metric, state: _RenderState, output: List[str]) -> No
                 value = float_(value)
             if _GO_PLAIN_MIN < value < _GO_PLAIN_MAX:
                 value_text = repr_(value)
-            elif rendered is None:
-                value_text = go_string(value)
-            else:
-                # Large values (typically _created timestamps) are slow to
-                # format and rarely change: memoized (see _escaping).
-                value_text = rendered.get(value)
-                if value_text is None:
-                    value_text = remember_large_value(rendered, value_key, value)
+            else:  # typically _created timestamps: slow to format, memoized
+                value_text = large_value_text(rendered, value_key, value)
         append(f'{prefix}{label_text} {value_text}{timestamp_text}{exemplar_text}\n')
 
 
