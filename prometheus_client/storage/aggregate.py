@@ -12,14 +12,26 @@ client's rules and output shape:
   processes only;
 * info and stateset (Enum) series: set (1) when set in any process.
 
+How a scrape stays cheap. Every series is interned once, when its record
+is first parsed, into a small integer (*series id*) of a table that lives
+as long as the aggregator; nothing is decoded or hashed per scrape. For
+the summed series (nearly all of them), each file keeps a precomputed
+gather of its slot positions in series-id order, so reading a file is one
+C-level ``itemgetter`` over a ``memoryview`` of its mapping, and the exact
+sums of all files are ``map(math.fsum, zip(*rows))``. The families' shape
+(label sets, histogram bucket order) is rebuilt only when new series
+appear, and keeps its label dicts, so the encoder's per-label-set memo
+holds across scrapes.
+
 Dead processes (whose file lock is free) are compacted: under a
 non-blocking directory lock their files are folded into ``archive.json``
 (written to a temporary name, fsynced, renamed), which lists the files it
 absorbed, and then unlinked. Readers read process files first and the
 archive last, and ignore a process file the archive absorbed, so a value is
-never counted twice nor lost, and no counter goes backwards between two
-scrapes. Files stay bounded by the live processes plus the archive and the
-lock file.
+never counted twice nor lost; sums are exact (``math.fsum`` over every
+addend), so no counter goes backwards between two scrapes whatever the
+order in which processes were folded. Files stay bounded by the live
+processes plus the archive and the lock file.
 
 A file that cannot be read (truncated, corrupt, foreign) is skipped, logged
 once and counted in ``prometheus_client_multiprocess_skipped_files_total``;
@@ -40,22 +52,29 @@ import math
 import os
 import threading
 import time
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from operator import itemgetter
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
+from .._labelset import LabelSet, labelset
 from ..metrics_core import CounterMetricFamily, Metric
-from ..samples import Exemplar
+from ..samples import Exemplar, Sample
 from .shared import refresh_callbacks
 from .process_file import (
-    FILE_SUFFIX,
-    CorruptFileError,
-    Identity,
     EXEMPLAR_TYPE,
+    FILE_SUFFIX,
+    ZERO_SLOT_INDEX,
+    CorruptFileError,
+    Descriptor,
+    Identity,
     ProcessFileSnapshot,
-    split_mode,
+    decode_labelvalues,
+    encode_labelvalues,
     is_removed,
     parse_process_file_name,
     read_exemplar,
     read_slots,
+    removals,
+    split_mode,
 )
 
 logger = logging.getLogger("prometheus_client.multiprocess")
@@ -66,36 +85,211 @@ ARCHIVE_VERSION = 2
 # How long the archive remembers a file it absorbed after the file is gone,
 # and the age after which a leftover temporary file is removed.
 ABSORBED_GRACE_SECONDS = 600.0
-_ADDITIVE_GAUGE_MODES = frozenset(("sum", "livesum"))
 _LIVE_ONLY_MODES = frozenset(("liveall", "livesum", "livemin", "livemax", "livemostrecent"))
 # Types whose slots are flags (1 or 0): merged with max, never summed.
 _FLAG_TYPES = frozenset(("info", "stateset"))
+
+# How the readings of one series from several processes combine.
+SUM = "sum"  # exact sum over every process, live or dead
+LIVE_SUM = "livesum"  # exact sum over live processes
+MIN, MAX, MOST_RECENT, LAST = "min", "max", "mostrecent", "last"
+_KIND_OF_MODE = {
+    "": SUM, "sum": SUM, "livesum": LIVE_SUM, "min": MIN, "livemin": MIN, "max": MAX, "livemax": MAX,
+    "mostrecent": MOST_RECENT, "livemostrecent": MOST_RECENT, "all": LAST, "liveall": LAST,
+}
+# A file holding fewer summed series than this fraction of the table is read
+# record by record instead of through a gather over the whole table.
+_DENSE_FRACTION = 0.25
 
 # One reading of one series: (identity, pid, values, exemplar or None).
 # Values are [value] or, for the mostrecent modes, [value, time of the last set].
 Reading = Tuple[Identity, int, List[float], Optional[Exemplar]]
 
 
-class _ProcessReading:
-    __slots__ = ("name", "pid", "alive", "series", "snapshot")
+class _Kind:
+    """What the series of one descriptor share, resolved for merging."""
 
-    def __init__(self, name: str, pid: int, alive: bool, series: List[Reading], snapshot: ProcessFileSnapshot):
-        self.name, self.pid, self.alive, self.series, self.snapshot = name, pid, alive, series, snapshot
+    __slots__ = ("descriptor", "typ", "family", "sample", "labelnames", "help", "mode", "group", "live_only",
+                 "merge", "per_pid", "is_exemplar")
+
+    def __init__(self, descriptor: Descriptor) -> None:
+        typ, family, sample, labelnames, help_text, raw_mode = descriptor
+        mode, group = split_mode(raw_mode)
+        self.descriptor = descriptor
+        self.typ, self.family, self.sample, self.labelnames, self.help = typ, family, sample, labelnames, help_text
+        self.mode, self.group = mode, group
+        self.live_only = mode in _LIVE_ONLY_MODES
+        self.is_exemplar = typ == EXEMPLAR_TYPE
+        if typ in _FLAG_TYPES:
+            self.merge = MAX
+        else:
+            self.merge = _KIND_OF_MODE.get(mode, SUM)
+        self.per_pid = self.merge == LAST
 
 
-def _read_series(snapshot: ProcessFileSnapshot) -> List[Reading]:
-    mapping = snapshot.refresh()
-    pid = snapshot.pid
-    exemplars: Dict[int, Exemplar] = {}
-    series = []
-    for identity, first, count, position in snapshot.records:
-        if identity[0] == EXEMPLAR_TYPE:
+class _SeriesTable:
+    """Interned descriptors and series of one directory; series ids never change.
+
+    A series id names (descriptor, label values, pid for per-process
+    gauges). Not thread-safe: used under the aggregator's merge lock.
+    """
+
+    def __init__(self) -> None:
+        self.kind_ids: Dict[Descriptor, int] = {}
+        self.kinds: List[_Kind] = []
+        self._ids: Dict[Tuple[int, bytes, int], int] = {}
+        self.kind_of: List[int] = []  # series id -> kind id
+        self.labelvalues: List[Tuple[str, ...]] = []
+        self.pid: List[int] = []
+
+    def __len__(self) -> int:
+        return len(self.kind_of)
+
+    def kind_id(self, descriptor: Descriptor) -> int:
+        found = self.kind_ids.get(descriptor)
+        if found is None:
+            found = self.kind_ids[descriptor] = len(self.kinds)
+            self.kinds.append(_Kind(descriptor))
+        return found
+
+    def series_id(self, kind_id: int, labelvalues: bytes, pid: int) -> int:
+        """The id of a series; ValueError when new and its label values do not decode."""
+        key = (kind_id, labelvalues, pid if self.kinds[kind_id].per_pid else -1)
+        found = self._ids.get(key)
+        if found is None:
+            kind = self.kinds[kind_id]
+            values = decode_labelvalues(labelvalues, len(kind.labelnames))
+            found = self._ids[key] = len(self.kind_of)
+            self.kind_of.append(kind_id)
+            self.labelvalues.append(values)
+            self.pid.append(key[2])
+        return found
+
+
+class _FileState:
+    """One process file as the table sees it: its series ids and slot gathers.
+
+    Rebuilt incrementally: new records are interned at each refresh; the
+    derived lists are recomputed only when records were added or removed.
+    """
+
+    def __init__(self, name: str, snapshot: ProcessFileSnapshot) -> None:
+        self.name = name
+        self.snapshot = snapshot
+        self.pid = snapshot.pid
+        self.alive = True
+        self._kind_ids: List[int] = []  # descriptor number in the file -> kind id
+        self._parsed = 0
+        # (series id, first slot, slot count, record position) of each series record
+        self._records: List[Tuple[int, int, int, int]] = []
+        self._exemplar_records: List[Tuple[int, int]] = []  # (series record position, first slot)
+        self._removals_seen = 0.0
+        self._removed: Set[int] = set()
+        self._dirty = True
+        # derived
+        self.summed: Dict[int, int] = {}  # series id -> first slot (first live record of the sum kinds)
+        self.extra_summed: List[Tuple[int, int]] = []  # duplicates, and live-only sums
+        self.others: List[Tuple[int, int, int]] = []  # (series id, first slot, slot count) of other kinds
+        self.sid_at: Dict[int, int] = {}  # record position -> series id
+        self._gather: Optional[Tuple[int, Callable[[Any], tuple]]] = None
+
+    def refresh(self, table: _SeriesTable) -> Any:
+        """Parse new records and flags; returns the mapping. Raises CorruptFileError."""
+        snapshot = self.snapshot
+        mapping = snapshot.refresh()
+        descriptors = snapshot.descriptors
+        kind_ids = self._kind_ids
+        while len(kind_ids) < len(descriptors):
+            kind_ids.append(table.kind_id(descriptors[len(kind_ids)]))
+        series = snapshot.series
+        if self._parsed < len(series):
+            kinds = table.kinds
+            series_id = table.series_id
+            pid = self.pid
+            records = self._records
+            try:
+                for number, labelvalues, first, count, position in series[self._parsed:]:
+                    kind_id = kind_ids[number]
+                    if kinds[kind_id].is_exemplar:
+                        self._exemplar_records.append((int(decode_labelvalues(labelvalues, 1)[0]), first))
+                    else:
+                        records.append((series_id(kind_id, labelvalues, pid), first, count, position))
+            except (ValueError, TypeError, UnicodeDecodeError) as error:
+                raise CorruptFileError("bad label values: %s" % error) from None
+            self._parsed = len(series)
+            self._dirty = True
+        seen = removals(mapping)
+        if seen != self._removals_seen:
+            self._removals_seen = seen
+            self._removed = {position for _, _, _, position in self._records if is_removed(mapping, position)}
+            self._dirty = True
+        if self._dirty:
+            self._derive(table)
+        return mapping
+
+    def _derive(self, table: _SeriesTable) -> None:
+        kinds, kind_of = table.kinds, table.kind_of
+        summed: Dict[int, int] = {}
+        extra: List[Tuple[int, int]] = []
+        others: List[Tuple[int, int, int]] = []
+        sid_at: Dict[int, int] = {}
+        removed = self._removed
+        for sid, first, count, position in self._records:
+            if position in removed:
+                continue
+            sid_at[position] = sid
+            merge = kinds[kind_of[sid]].merge
+            if merge == SUM:
+                if sid in summed:
+                    extra.append((sid, first))
+                else:
+                    summed[sid] = first
+            else:
+                others.append((sid, first, count))
+        self.summed, self.extra_summed, self.others, self.sid_at = summed, extra, others, sid_at
+        self._gather = None
+        self._dirty = False
+
+    def row(self, size: int) -> Optional[Callable[[Any], tuple]]:
+        """A function reading this file's summed values in series-id order (0.0 where absent).
+
+        None when the file holds too few of the table's series for a dense
+        read to pay off; the caller then reads ``summed`` one by one.
+        """
+        if len(self.summed) < _DENSE_FRACTION * size or size < 2:
+            return None
+        if self._gather is None or self._gather[0] != size:
+            positions = [ZERO_SLOT_INDEX] * size
+            for sid, first in self.summed.items():
+                positions[sid] = first
+            self._gather = (size, itemgetter(*positions))
+        return self._gather[1]
+
+    def exemplars(self, mapping: Any) -> Iterable[Tuple[int, Exemplar]]:
+        sid_at = self.sid_at
+        for position, first in self._exemplar_records:
+            sid = sid_at.get(position)
+            if sid is None:
+                continue
             found = read_exemplar(mapping, first)
             if found is not None:
-                exemplars[int(identity[6])] = Exemplar(*found)
-        elif not is_removed(mapping, position):
-            series.append((identity, pid, read_slots(mapping, first, count), position))
-    return [(identity, pid, values, exemplars.get(position)) for identity, pid, values, position in series]
+                yield sid, Exemplar(*found)
+
+    def readings(self, table: _SeriesTable, mapping: Any) -> List[Reading]:
+        """Every live series with its values (for compaction)."""
+        result = []
+        removed = self._removed
+        for sid, first, count, position in self._records:
+            if position in removed:
+                continue
+            kind = table.kinds[table.kind_of[sid]]
+            typ, family, sample, labelnames, help_text, mode = kind.descriptor
+            identity = (typ, family, sample, labelnames, table.labelvalues[sid], help_text, mode)
+            result.append((identity, self.pid, read_slots(mapping, first, count), None))
+        return result
+
+    def close(self) -> None:
+        self.snapshot.close()
 
 
 class _Archive:
@@ -110,16 +304,23 @@ class _Archive:
     def load(cls, path: str) -> "_Archive":
         try:
             with open(path, "rb") as f:
-                document = json.loads(f.read())
+                return cls.parse(f.read())
         except FileNotFoundError:
             return cls()
+
+    @classmethod
+    def parse(cls, data: bytes) -> "_Archive":
+        """Raises CorruptFileError, ValueError, TypeError, KeyError or IndexError when malformed."""
+        document = json.loads(data)
         if not isinstance(document, dict) or document.get("version") != ARCHIVE_VERSION:
             raise CorruptFileError("not an archive of this format")
         archive = cls({str(name): float(when) for name, when in document["absorbed"]})
         for identity, pid, values in document["series"]:
-            identity = (identity[0], identity[1], identity[2], tuple(identity[3]), tuple(identity[4]),
-                        identity[5], identity[6])
-            archive.series[_archive_key(identity, pid)] = (identity, pid, [float(v) for v in values], None)
+            identity = (str(identity[0]), str(identity[1]), str(identity[2]), tuple(identity[3]),
+                        tuple(identity[4]), str(identity[5]), str(identity[6]))
+            if len(identity[3]) != len(identity[4]):
+                raise CorruptFileError("bad labels in the archive")
+            archive.series[_archive_key(identity, pid)] = (identity, int(pid), [float(v) for v in values], None)
         return archive
 
     def fold(self, readings: Iterable[Reading]) -> None:
@@ -159,15 +360,35 @@ class _Archive:
         ).encode("utf-8")
 
 
-class _Sum(list):
-    """The addends of a summed series, added exactly (``math.fsum``) when read.
+class _ArchiveView:
+    """An archive mapped onto a series table: dense rows of partials, and the rest."""
 
-    A float sum depends on the order of its additions; summing exactly makes
-    the result the same whichever processes were folded into the archive
-    first, so a counter never moves backwards when a process dies.
-    """
+    def __init__(self, archive: _Archive, table: _SeriesTable) -> None:
+        self.absorbed = set(archive.absorbed)
+        self.summed: Dict[int, List[float]] = {}
+        self.others: List[Tuple[int, List[float]]] = []
+        for identity, pid, values, _ in archive.series.values():
+            typ, family, sample, labelnames, labelvalues, help_text, mode = identity
+            kind_id = table.kind_id((typ, family, sample, labelnames, help_text, mode))
+            sid = table.series_id(kind_id, encode_labelvalues(labelvalues), pid)
+            if table.kinds[kind_id].merge == SUM:
+                self.summed.setdefault(sid, []).extend(values)
+            else:
+                self.others.append((sid, values))
+        self._rows: List[List[float]] = []
 
-    __slots__ = ()
+    def rows(self, size: int) -> List[List[float]]:
+        """The summed partials as rows over the table (0.0 where absent)."""
+        if not self._rows:
+            depth = max((len(v) for v in self.summed.values()), default=0)
+            self._rows = [[0.0] * size for _ in range(depth)]
+            for sid, partials in self.summed.items():
+                for depth_index, partial in enumerate(partials):
+                    self._rows[depth_index][sid] = partial
+        for row in self._rows:
+            if len(row) < size:
+                row.extend([0.0] * (size - len(row)))
+        return self._rows
 
 
 def _is_summed(typ: str, mode: str) -> bool:
@@ -198,6 +419,211 @@ def _archive_key(identity: Identity, pid: int) -> tuple:
     return (identity, pid) if split_mode(identity[6])[0] == "all" else (identity, -1)
 
 
+def _double_view(mapping: Any) -> memoryview:
+    view = memoryview(mapping)
+    usable = len(view) - len(view) % 8
+    return view[:usable].cast("d") if usable != len(view) else view.cast("d")
+
+
+class _Readings:
+    """The values of one scrape, by series id."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.rows: List[Any] = []
+        self.extra: Dict[int, List[float]] = {}
+        self.present: Set[int] = set()
+        self.others: Dict[int, List[float]] = {}  # min/max/last/mostrecent: [value] or [value, time]
+        self.live_sums: Dict[int, List[float]] = {}  # addends of livesum gauges
+        self.exemplars: Dict[int, Exemplar] = {}
+
+    def add_other(self, sid: int, merge: str, values: List[float]) -> None:
+        if merge == LIVE_SUM:
+            self.live_sums.setdefault(sid, []).append(values[0])
+            return
+        accumulator = self.others.get(sid)
+        if accumulator is None:
+            self.others[sid] = list(values)
+        elif merge == MIN:
+            accumulator[0] = min(accumulator[0], values[0])
+        elif merge == MAX:
+            accumulator[0] = max(accumulator[0], values[0])
+        elif merge == MOST_RECENT:
+            if values[1] >= accumulator[1]:
+                accumulator[0], accumulator[1] = values[0], values[1]
+        else:  # LAST
+            accumulator[0] = values[0]
+
+    def keep_exemplar(self, sid: int, exemplar: Exemplar) -> None:
+        current = self.exemplars.get(sid)
+        if current is None or (exemplar.timestamp or 0.0) >= (current.timestamp or 0.0):
+            self.exemplars[sid] = exemplar
+
+    def read_file(self, state: _FileState, mapping: Any, table: _SeriesTable) -> None:
+        kinds, kind_of = table.kinds, table.kind_of
+        view = _double_view(mapping)
+        try:
+            row = state.row(self.size)
+            if row is not None:
+                self.rows.append(row(view))
+            else:
+                extra = self.extra
+                for sid, first in state.summed.items():
+                    extra.setdefault(sid, []).append(view[first])
+            for sid, first in state.extra_summed:
+                self.extra.setdefault(sid, []).append(view[first])
+            self.present.update(state.summed)
+            alive = state.alive
+            for sid, first, count in state.others:
+                kind = kinds[kind_of[sid]]
+                if kind.live_only and not alive:
+                    continue
+                self.add_other(sid, kind.merge, [view[first + i] for i in range(count)])
+        finally:
+            view.release()
+        for sid, exemplar in state.exemplars(mapping):
+            self.keep_exemplar(sid, exemplar)
+
+    def read_archive(self, view: _ArchiveView, table: _SeriesTable) -> None:
+        self.rows.extend(view.rows(self.size))
+        self.present.update(view.summed)
+        kinds, kind_of = table.kinds, table.kind_of
+        for sid, values in view.others:
+            self.add_other(sid, kinds[kind_of[sid]].merge, values)
+
+    def values(self) -> Callable[[int], Optional[float]]:
+        """The merged value of a series id, or None when no process has it."""
+        rows = self.rows
+        if len(rows) > 1:
+            sums = list(map(math.fsum, zip(*rows)))
+        elif rows:
+            sums = list(rows[0])
+        else:
+            sums = [0.0] * self.size
+        for sid, addends in self.extra.items():
+            sums[sid] = math.fsum([row[sid] for row in rows] + addends)
+        present, others, live_sums = self.present, self.others, self.live_sums
+
+        def value(sid: int) -> Optional[float]:
+            if sid in present:
+                return sums[sid]
+            found = others.get(sid)
+            if found is not None:
+                return found[0]
+            addends = live_sums.get(sid)
+            return None if addends is None else math.fsum(addends)
+
+        return value
+
+
+_new_tuple = tuple.__new__
+
+
+class _FamilyShape:
+    """The samples of one family in output order, as series ids with their label dicts."""
+
+    __slots__ = ("name", "help", "typ", "group", "plain", "histograms")
+
+    def __init__(self, kind: _Kind) -> None:
+        self.name, self.help, self.typ, self.group = kind.family, kind.help, kind.typ, kind.group
+        self.plain: List[Tuple[str, LabelSet, int]] = []  # (sample name, labels, series id)
+        # base label key -> [base labels, _sum series id or -1, [(le bound, labels with le, series id)]]
+        self.histograms: Dict[tuple, list] = {}
+
+    def add(self, sid: int, kind: _Kind, labelvalues: Tuple[str, ...], pid: int) -> None:
+        labelnames = kind.labelnames
+        if self.typ == "histogram" and kind.typ == "histogram":
+            if kind.sample.endswith("_bucket") and labelnames and labelnames[-1] == "le":
+                entry = self._histogram(labelnames[:-1], labelvalues[:-1], pid)
+                le = labelvalues[-1]
+                try:
+                    bound = float(le)
+                except ValueError:
+                    bound = math.inf
+                entry[2].append((bound, labelset(dict(entry[0], le=le)), sid))
+                return
+            if kind.sample == self.name + "_sum":
+                self._histogram(labelnames, labelvalues, pid)[1] = sid
+                return
+        labels = labelset(zip(labelnames, labelvalues))
+        if kind.per_pid:
+            labels["pid"] = str(pid)
+        self.plain.append((kind.sample, labels, sid))
+
+    def _histogram(self, labelnames: Tuple[str, ...], labelvalues: Tuple[str, ...], pid: int) -> list:
+        key = (labelnames, labelvalues)
+        entry = self.histograms.get(key)
+        if entry is None:
+            entry = self.histograms[key] = [labelset(zip(labelnames, labelvalues)), -1, []]
+        return entry
+
+    def finish(self) -> None:
+        for entry in self.histograms.values():
+            entry[2].sort(key=itemgetter(0))
+
+    def metric(self, value: Callable[[int], Optional[float]], exemplars: Dict[int, Exemplar],
+               accumulate: bool) -> Optional[Metric]:
+        samples: List[Sample] = []
+        append = samples.append
+        for sample, labels, sid in self.plain:
+            v = value(sid)
+            if v is not None:
+                append(_new_tuple(Sample, (sample, labels, v, None, exemplars.get(sid), None)))
+        name = self.name
+        for labels, sum_sid, buckets in self.histograms.values():
+            total = value(sum_sid) if sum_sid >= 0 else None
+            bucket_samples = []
+            cumulative = 0.0
+            for _, bucket_labels, sid in buckets:
+                v = value(sid)
+                if v is None:
+                    continue
+                cumulative = cumulative + v if accumulate else v
+                bucket_samples.append(
+                    _new_tuple(Sample, (name + "_bucket", bucket_labels, cumulative, None, exemplars.get(sid), None))
+                )
+            if total is not None:
+                append(_new_tuple(Sample, (name + "_sum", labels, total, None, None, None)))
+            samples.extend(bucket_samples)
+            if accumulate and bucket_samples:
+                append(_new_tuple(Sample, (name + "_count", labels, cumulative, None, None, None)))
+        if not samples:
+            return None
+        metric = Metric(name, self.help, self.typ)
+        metric.samples = samples
+        return metric
+
+
+class _Layout:
+    """Every family's shape over the whole table; rebuilt when the table grows."""
+
+    def __init__(self, table: _SeriesTable) -> None:
+        self.size = len(table)
+        shapes: Dict[str, _FamilyShape] = {}
+        kinds, kind_of, labelvalues, pids = table.kinds, table.kind_of, table.labelvalues, table.pid
+        for sid in range(len(table)):
+            kind = kinds[kind_of[sid]]
+            shape = shapes.get(kind.family)
+            if shape is None:
+                shape = shapes[kind.family] = _FamilyShape(kind)
+            shape.add(sid, kind, labelvalues[sid], pids[sid])
+        for shape in shapes.values():
+            shape.finish()
+        self.shapes = list(shapes.values())
+
+    def families(self, readings: "_Readings", accumulate: bool) -> Tuple[List[Metric], List[Metric]]:
+        """(families, group-report families) with this scrape's values."""
+        value = readings.values()
+        exemplars = readings.exemplars
+        plain: List[Metric] = []
+        group: List[Metric] = []
+        for shape in self.shapes:
+            metric = shape.metric(value, exemplars, accumulate)
+            if metric is not None:
+                (group if shape.group else plain).append(metric)
+        return plain, group
+
+
 class DirectoryAggregator:
     """Merges the files of one multiprocess directory into Metric families.
 
@@ -207,7 +633,10 @@ class DirectoryAggregator:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._snapshots: Dict[str, Tuple[int, ProcessFileSnapshot]] = {}
+        self._table = _SeriesTable()
+        self._files: Dict[str, Tuple[int, _FileState]] = {}
+        self._layout: Optional[_Layout] = None
+        self._archive: Optional[Tuple[tuple, _ArchiveView]] = None
         self._skipped: Dict[str, int] = {}  # file name -> inode, logged once each
         self.skipped_files_total = 0
         self._merge_lock = threading.Lock()
@@ -236,46 +665,50 @@ class DirectoryAggregator:
 
     def merge_files(self, paths: Iterable[str], accumulate: bool = True) -> List[Metric]:
         """Merge exactly these files (no archive, no compaction), as classic ``merge``."""
-        readings = []
-        for path in paths:
-            snapshot = ProcessFileSnapshot(path)
-            try:
-                readings.append(_read_series(snapshot))
-            finally:
-                snapshot.close()
-        merger = _Merger()
-        for series in readings:
-            merger.add(series, alive=True)
-        return merger.families(accumulate)
+        table = _SeriesTable()
+        loaded: List[Tuple[_FileState, Any]] = []
+        try:
+            for path in paths:
+                state = _FileState(os.path.basename(path), ProcessFileSnapshot(path))
+                try:
+                    loaded.append((state, state.refresh(table)))
+                except BaseException:
+                    state.close()
+                    raise
+            readings = _Readings(len(table))
+            for state, mapping in loaded:
+                readings.read_file(state, mapping, table)
+            return _Layout(table).families(readings, accumulate)[0]
+        finally:
+            for state, _ in loaded:
+                state.close()
 
     def compact(self, only_pid: Optional[int] = None) -> None:
         """Fold the files of dead processes (optionally of one pid) into the archive."""
-        readings = self._read_processes()
-        dead = [r for r in readings if not r.alive and (only_pid is None or r.pid == only_pid)]
-        if dead:
-            self._compact(dead)
+        with self._merge_lock:
+            states = self._read_processes()
+            dead = [s for s, _ in states if not s.alive and (only_pid is None or s.pid == only_pid)]
+            if dead:
+                self._compact(dead)
 
     # -- merge ------------------------------------------------------------
 
     def _merge(self) -> Tuple[List[Metric], List[Metric]]:
         refresh_callbacks()  # this process's computed values, fresh
-        readings = self._read_processes()
-        dead = [reading for reading in readings if not reading.alive]
+        states = self._read_processes()
+        dead = [state for state, _ in states if not state.alive]
         if dead:
             self._compact(dead)
-        try:
-            archive = _Archive.load(os.path.join(self.path, ARCHIVE_NAME))  # always read last
-        except (CorruptFileError, ValueError, TypeError, KeyError, IndexError, OSError) as error:
-            self._skip(ARCHIVE_NAME, -1, error)
-            archive = _Archive()
-        absorbed = set(archive.absorbed)
-        merger = _Merger()
-        merger.add(archive.series.values(), alive=False)
-        for reading in readings:
-            if reading.name not in absorbed:
-                merger.add(reading.series, alive=reading.alive)
-        families = merger.families(accumulate=True)
-        group_families = merger.families(accumulate=True, group=True)
+        archive = self._archive_view()  # always read last
+        table = self._table
+        readings = _Readings(len(table))
+        for state, mapping in states:
+            if state.name not in archive.absorbed:
+                readings.read_file(state, mapping, table)
+        readings.read_archive(archive, table)
+        if self._layout is None or self._layout.size != len(table):
+            self._layout = _Layout(table)
+        families, group_families = self._layout.families(readings, accumulate=True)
         if self.skipped_files_total:
             families.append(
                 CounterMetricFamily(
@@ -284,36 +717,72 @@ class DirectoryAggregator:
                     value=self.skipped_files_total,
                 )
             )
+        in_use = len(readings.present) + len(readings.others) + len(readings.live_sums)
+        if len(table) > 2 * in_use + 10000:
+            self._reset_table()  # series of the past dominate: start afresh next time
         return families, group_families
 
-    def _read_processes(self) -> List[_ProcessReading]:
+    def _reset_table(self) -> None:
+        for _, state in self._files.values():
+            state.close()
+        self._files = {}
+        self._table = _SeriesTable()
+        self._layout = None
+        self._archive = None
+
+    def _archive_view(self) -> _ArchiveView:
+        path = os.path.join(self.path, ARCHIVE_NAME)
+        try:
+            with open(path, "rb") as f:
+                status = os.fstat(f.fileno())
+                key = (status.st_ino, status.st_mtime_ns, status.st_size)
+                if self._archive is not None and self._archive[0] == key:
+                    return self._archive[1]
+                document = f.read()
+        except FileNotFoundError:
+            key, document = (), b""
+        except OSError as error:
+            self._skip(ARCHIVE_NAME, -1, error)
+            return _ArchiveView(_Archive(), self._table)
+        if self._archive is not None and self._archive[0] == key:
+            return self._archive[1]
+        try:
+            archive = _Archive.parse(document) if document else _Archive()
+            view = _ArchiveView(archive, self._table)
+        except (CorruptFileError, ValueError, TypeError, KeyError, IndexError) as error:
+            self._skip(ARCHIVE_NAME, -1, error)
+            return _ArchiveView(_Archive(), self._table)
+        self._archive = (key, view)
+        return view
+
+    def _read_processes(self) -> List[Tuple[_FileState, Any]]:
         try:
             names = sorted(os.listdir(self.path))
         except OSError as error:
             logger.warning("prometheus_client: cannot list the multiprocess directory %r: %s", self.path, error)
             return []
         present = set(names)
-        for gone in [name for name in self._snapshots if name not in present]:
-            self._snapshots.pop(gone)[1].close()
-        readings = []
+        for gone in [name for name in self._files if name not in present]:
+            self._files.pop(gone)[1].close()
+        result = []
         for name in names:
             pid = parse_process_file_name(name)
             if pid is None:
                 if name.endswith(FILE_SUFFIX):
                     self._skip(name, self._inode(name), "not a file of this client's multiprocess format")
                 continue
-            snapshot = self._snapshot(name)
-            if snapshot is None:
+            state = self._state(name)
+            if state is None:
                 continue
             try:
-                series = _read_series(snapshot)
-                alive = snapshot.is_owner_alive()
+                mapping = state.refresh(self._table)
+                state.alive = state.snapshot.is_owner_alive()
             except (CorruptFileError, OSError, ValueError) as error:
                 self._forget(name)
                 self._skip(name, self._inode(name), error)
                 continue
-            readings.append(_ProcessReading(name, pid, alive, series, snapshot))
-        return readings
+            result.append((state, mapping))
+        return result
 
     def _inode(self, name: str) -> int:
         try:
@@ -321,7 +790,7 @@ class DirectoryAggregator:
         except OSError:
             return -1
 
-    def _snapshot(self, name: str) -> Optional[ProcessFileSnapshot]:
+    def _state(self, name: str) -> Optional[_FileState]:
         path = os.path.join(self.path, name)
         try:
             inode = os.stat(path).st_ino
@@ -330,7 +799,7 @@ class DirectoryAggregator:
         except OSError as error:
             self._skip(name, -1, error)
             return None
-        cached = self._snapshots.get(name)
+        cached = self._files.get(name)
         if cached is not None and cached[0] == inode:
             return cached[1]
         if cached is not None:
@@ -344,11 +813,12 @@ class DirectoryAggregator:
         except (CorruptFileError, OSError) as error:
             self._skip(name, inode, error)
             return None
-        self._snapshots[name] = (inode, snapshot)
-        return snapshot
+        state = _FileState(name, snapshot)
+        self._files[name] = (inode, state)
+        return state
 
     def _forget(self, name: str) -> None:
-        cached = self._snapshots.pop(name, None)
+        cached = self._files.pop(name, None)
         if cached is not None:
             cached[1].close()
 
@@ -361,7 +831,7 @@ class DirectoryAggregator:
 
     # -- compaction -------------------------------------------------------
 
-    def _compact(self, dead: List[_ProcessReading]) -> None:
+    def _compact(self, dead: List[_FileState]) -> None:
         try:
             lock_fd = os.open(os.path.join(self.path, LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as error:
@@ -380,16 +850,17 @@ class DirectoryAggregator:
                 archive = _Archive()
             already = set(archive.absorbed)
             newly: List[str] = []
-            for reading in dead:
-                if reading.name in already:
+            for state in dead:
+                if state.name in already:
                     continue
                 try:
-                    series = _read_series(reading.snapshot)  # final values: the owner is dead
+                    mapping = state.refresh(self._table)  # final values: the owner is dead
+                    series = state.readings(self._table, mapping)
                 except (CorruptFileError, OSError, ValueError) as error:
-                    self._skip(reading.name, self._inode(reading.name), error)
+                    self._skip(state.name, self._inode(state.name), error)
                     continue
                 archive.fold(series)
-                newly.append(reading.name)
+                newly.append(state.name)
             present = set(os.listdir(self.path))
             now = time.time()
             # A name is remembered while its file exists and for a grace period
@@ -405,11 +876,12 @@ class DirectoryAggregator:
             if newly:
                 self._write_atomically(archive_path, archive.dump())
             for name in archive.absorbed:
-                self._forget(name)
-                try:
-                    os.unlink(os.path.join(self.path, name))
-                except FileNotFoundError:
-                    pass
+                if name in present:
+                    self._forget(name)
+                    try:
+                        os.unlink(os.path.join(self.path, name))
+                    except FileNotFoundError:
+                        pass
         except OSError as error:
             logger.warning("prometheus_client: compaction of %r failed: %s", self.path, error)
         finally:
@@ -443,103 +915,6 @@ class DirectoryAggregator:
             os.close(directory_fd)
 
 
-def _value_of(accumulator: list) -> float:
-    return math.fsum(accumulator) if type(accumulator) is _Sum else accumulator[0]
-
-
-class _Merger:
-    """Accumulates readings and builds families with the classic output shape."""
-
-    def __init__(self) -> None:
-        # family name -> (help, type, {series key: accumulator}, group report?)
-        self._families: Dict[str, Tuple[str, str, Dict[tuple, list], bool]] = {}
-        # (family, series key) -> newest exemplar across processes
-        self._exemplars: Dict[Tuple[str, tuple], Exemplar] = {}
-
-    def _keep_newest_exemplar(self, family: str, key: tuple, exemplar: Exemplar) -> None:
-        current = self._exemplars.get((family, key))
-        if current is None or (exemplar.timestamp or 0.0) >= (current.timestamp or 0.0):
-            self._exemplars[(family, key)] = exemplar
-
-    def add(self, readings: Iterable[Reading], alive: bool) -> None:
-        families = self._families
-        for identity, pid, values, exemplar in readings:
-            typ, family, sample, labelnames, labelvalues, help_text, mode = identity
-            mode, group = split_mode(mode)
-            if mode in _LIVE_ONLY_MODES and not alive:
-                continue
-            entry = families.get(family)
-            if entry is None:
-                entry = families[family] = (help_text, typ, {}, group)
-            accumulators = entry[2]
-            key = (sample, labelnames, labelvalues, pid if mode in ("all", "liveall") else None)
-            if exemplar is not None:
-                self._keep_newest_exemplar(family, key, exemplar)
-            accumulator = accumulators.get(key)
-            if accumulator is None:
-                accumulators[key] = _Sum(values) if _is_summed(typ, mode) else list(values)
-            elif type(accumulator) is _Sum:
-                accumulator.extend(values)  # archive entries bring their exact partials
-            elif mode in ("min", "livemin"):
-                accumulator[0] = min(accumulator[0], values[0])
-            elif mode in ("max", "livemax") or typ in _FLAG_TYPES:
-                accumulator[0] = max(accumulator[0], values[0])
-            elif mode in ("mostrecent", "livemostrecent"):
-                if values[1] >= accumulator[1]:
-                    accumulator[0], accumulator[1] = values[0], values[1]
-            elif mode in ("all", "liveall"):
-                accumulator[0] = values[0]
-
-    def families(self, accumulate: bool, group: bool = False) -> List[Metric]:
-        """The merged families; ``group`` selects the group-report ones instead."""
-        result = []
-        for name, (help_text, typ, accumulators, is_group) in self._families.items():
-            if is_group != group:
-                continue
-            metric = Metric(name, help_text, typ)
-            exemplars = {key: exemplar for (family, key), exemplar in self._exemplars.items() if family == name}
-            if typ == "histogram":
-                self._histogram_samples(metric, accumulators, accumulate, exemplars)
-            else:
-                for key, values in accumulators.items():
-                    sample, labelnames, labelvalues, pid = key
-                    labels = dict(zip(labelnames, labelvalues))
-                    if pid is not None:
-                        labels["pid"] = str(pid)
-                    metric.add_sample(sample, labels, _value_of(values), None, exemplars.get(key))
-            result.append(metric)
-        return result
-
-    @staticmethod
-    def _histogram_samples(
-        metric: Metric, accumulators: Dict[tuple, list], accumulate: bool, exemplars: Dict[tuple, Exemplar]
-    ) -> None:
-        # label set (without le) -> [sum or None, {le: count}, {le: exemplar}]
-        series: Dict[Tuple[Tuple[str, ...], Tuple[str, ...]], list] = {}
-        for key, values in accumulators.items():
-            sample, labelnames, labelvalues, _ = key
-            if sample.endswith("_bucket") and labelnames and labelnames[-1] == "le":
-                entry = series.setdefault((labelnames[:-1], labelvalues[:-1]), [None, {}, {}])
-                le = labelvalues[-1]
-                entry[1][le] = _value_of(values)
-                if key in exemplars:
-                    entry[2][le] = exemplars[key]
-            else:
-                entry = series.setdefault((labelnames, labelvalues), [None, {}, {}])
-                entry[0] = _value_of(values)
-        name = metric.name
-        for (labelnames, labelvalues), (total, buckets, bucket_exemplars) in series.items():
-            labels = dict(zip(labelnames, labelvalues))
-            if total is not None:
-                metric.add_sample(name + "_sum", labels, total)
-            cumulative = 0.0
-            for le, count in sorted(buckets.items(), key=lambda item: float(item[0])):
-                cumulative = cumulative + count if accumulate else count
-                metric.add_sample(name + "_bucket", dict(labels, le=le), cumulative, None, bucket_exemplars.get(le))
-            if accumulate:
-                metric.add_sample(name + "_count", labels, cumulative)
-
-
 _aggregators: Dict[Tuple[int, str], DirectoryAggregator] = {}
 _aggregators_lock = threading.Lock()
 
@@ -555,4 +930,3 @@ def aggregator_for(path: str) -> DirectoryAggregator:
 
 
 __all__ = ["ARCHIVE_NAME", "DirectoryAggregator", "aggregator_for"]
-

@@ -10,24 +10,36 @@ owner is dead, whatever its pid and however it died.
 Layout (little-endian, everything 8-byte aligned)::
 
     header (64 bytes)
-      0  8s   magic b"PROMMP\\x01\\x00"
-      8  u32  format version (1)
+      0  8s   magic b"PROMMP\\x02\\x00"
+      8  u32  format version (2)
      12  u32  header size (64)
      16  u64  owner pid
      24  f64  owner start time (unix seconds)
      32  f64  published end: byte offset where readers must stop
      40  u64  chunk size
-    records, appended, never moved or rewritten (except their slots)
+     48  f64  removals: incremented each time a record is flagged removed
+     56  f64  always 0.0 (readers use it as "no value here")
+    records, appended, never moved or rewritten (except slots and flags)
       0  u32  record size in bytes (a multiple of 8, header included)
       4  u32  identity length in bytes (0: a padding record, skip it)
       8  u32  slot count
-     12  u32  flags (bit 0: the series was removed; readers skip it)
-     16  identity: UTF-8 JSON, zero-padded to 8 bytes
+     12  u32  flags (bit 0: the series was removed, readers skip it;
+                     bit 1: a descriptor record)
+     16  identity, zero-padded to 8 bytes
          slots: slot count float64 values
+
+A *descriptor* record (no slots) holds what the series of one sample name
+share, as UTF-8 JSON ``[type, family, sample name, label names, help,
+mode]``; descriptors are numbered 0, 1, ... in file order. A *series*
+record's identity is the u32 number of its descriptor followed by the JSON
+list of its label values. Keeping the shared part once per file keeps
+records small (a typical counter series takes 56 bytes) and lets readers
+intern a series by its raw identity bytes without decoding JSON.
 
 The file grows in whole chunks, each mapped on its own, so a slot never
 moves once a metric holds a view of it; a record never straddles two
-chunks (the tail of a chunk is a padding record). The writer appends a
+chunks (the tail of a chunk is a padding record, or skipped without one
+when it is shorter than a record header). The writer appends a
 record, then stores the new published end with release ordering; readers
 never look past the published end, so they never see half a record.
 
@@ -44,19 +56,24 @@ import os
 import struct
 import threading
 import time
-from typing import Any, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import Cell, load
 
-MAGIC = b"PROMMP\x01\x00"
-FORMAT_VERSION = 1
+MAGIC = b"PROMMP\x02\x00"
+FORMAT_VERSION = 2
 HEADER = struct.Struct("<8sIIQddQ")
 HEADER_SIZE = 64
 PUBLISHED_END_OFFSET = 32
+REMOVALS_OFFSET = 48
+# The float64 index of a header word that is always 0.0.
+ZERO_SLOT_INDEX = 7
 RECORD_HEADER = struct.Struct("<IIII")
 RECORD_HEADER_SIZE = RECORD_HEADER.size
 RECORD_HEADER_FLAGS = struct.Struct("<I")
 REMOVED = 1
+DESCRIPTOR = 2
+DESCRIPTOR_NUMBER = struct.Struct("<I")
 DEFAULT_CHUNK_SIZE = 1 << 20
 FILE_SUFFIX = ".db"
 
@@ -110,6 +127,8 @@ class ProcessFile:
                 self._chunks[0], 0, MAGIC, FORMAT_VERSION, HEADER_SIZE, pid, time.time(), 0.0, chunk_size
             )
             self._published = Cell(self._chunks[0], PUBLISHED_END_OFFSET)
+            self._removals = Cell(self._chunks[0], REMOVALS_OFFSET)
+            self._descriptor_numbers: Dict[bytes, int] = {}
             self._end = HEADER_SIZE
             self._published.set(float(self._end))
             os.rename(temporary, self.path)
@@ -125,39 +144,53 @@ class ProcessFile:
     def _map_chunk(self, index: int) -> None:
         self._chunks.append(mmap.mmap(self._fd, self.chunk_size, offset=index * self.chunk_size))
 
-    def allocate(self, identity: bytes, slot_count: int) -> Tuple[Tuple[mmap.mmap, int, int], List[Tuple[mmap.mmap, int]]]:
-        """Append a record.
+    def allocate(
+        self, descriptor: bytes, labelvalues: bytes, slot_count: int
+    ) -> Tuple[Tuple[mmap.mmap, int, int], List[Tuple[mmap.mmap, int]]]:
+        """Append the record of one series (and its descriptor, the first time).
 
-        Returns (chunk, offset in chunk, offset in file) of the record and
-        (chunk, offset in chunk) of each of its slots.
+        ``descriptor`` and ``labelvalues`` come from :func:`encode_descriptor`
+        and :func:`encode_labelvalues`. Returns (chunk, offset in chunk,
+        offset in file) of the record and (chunk, offset in chunk) of each
+        of its slots.
 
         Raises ValueError when one record would not fit in a chunk, OSError
         when the file cannot grow (disk full).
         """
+        with self._lock:
+            number = self._descriptor_numbers.get(descriptor)
+            if number is None:
+                self._append(descriptor, 0, DESCRIPTOR)
+                number = self._descriptor_numbers[descriptor] = len(self._descriptor_numbers)
+            return self._append(DESCRIPTOR_NUMBER.pack(number) + labelvalues, slot_count, 0)
+
+    def _append(
+        self, identity: bytes, slot_count: int, flags: int
+    ) -> Tuple[Tuple[mmap.mmap, int, int], List[Tuple[mmap.mmap, int]]]:
         size = RECORD_HEADER_SIZE + _padded(len(identity)) + 8 * slot_count
         if size > self.chunk_size - HEADER_SIZE:
             raise ValueError("a series identity of %d bytes does not fit in a chunk" % len(identity))
-        with self._lock:
+        chunk_index, offset = divmod(self._end, self.chunk_size)
+        if offset + size > self.chunk_size:
+            self._pad_to_next_chunk(chunk_index, offset)
             chunk_index, offset = divmod(self._end, self.chunk_size)
-            if offset + size > self.chunk_size:
-                self._pad_to_next_chunk(chunk_index, offset)
-                chunk_index, offset = divmod(self._end, self.chunk_size)
-            if chunk_index == len(self._chunks):  # the last record ended exactly on a chunk boundary
-                self._grow()
-            chunk = self._chunks[chunk_index]
-            RECORD_HEADER.pack_into(chunk, offset, size, len(identity), slot_count, 0)
-            start = offset + RECORD_HEADER_SIZE
-            chunk[start:start + len(identity)] = identity
-            first_slot = start + _padded(len(identity))
-            self._end += size
-            self._published.set(float(self._end))
-            record = (chunk, offset, chunk_index * self.chunk_size + offset)
-            return record, [(chunk, first_slot + 8 * i) for i in range(slot_count)]
+        if chunk_index == len(self._chunks):  # the last record ended exactly on a chunk boundary
+            self._grow()
+        chunk = self._chunks[chunk_index]
+        RECORD_HEADER.pack_into(chunk, offset, size, len(identity), slot_count, flags)
+        start = offset + RECORD_HEADER_SIZE
+        chunk[start:start + len(identity)] = identity
+        first_slot = start + _padded(len(identity))
+        self._end += size
+        self._published.set(float(self._end))
+        record = (chunk, offset, chunk_index * self.chunk_size + offset)
+        return record, [(chunk, first_slot + 8 * i) for i in range(slot_count)]
 
     def _pad_to_next_chunk(self, chunk_index: int, offset: int) -> None:
         """Fill the rest of a chunk with a padding record; the next record starts the next chunk."""
         remaining = self.chunk_size - offset
-        RECORD_HEADER.pack_into(self._chunks[chunk_index], offset, remaining, 0, 0, 0)
+        if remaining >= RECORD_HEADER_SIZE:  # readers skip a shorter tail without a header
+            RECORD_HEADER.pack_into(self._chunks[chunk_index], offset, remaining, 0, 0, 0)
         self._end += remaining
 
     def _grow(self) -> None:
@@ -165,11 +198,11 @@ class ProcessFile:
         os.ftruncate(self._fd, (len(self._chunks) + 1) * self.chunk_size)
         self._map_chunk(len(self._chunks))
 
-    @staticmethod
-    def mark_removed(record: Tuple[mmap.mmap, int, int]) -> None:
+    def mark_removed(self, record: Tuple[mmap.mmap, int, int]) -> None:
         """Flag a record as removed: readers and compaction skip it from now on."""
         chunk, offset, _ = record
         RECORD_HEADER_FLAGS.pack_into(chunk, offset + 12, REMOVED)
+        self._removals.inc(1.0)  # after the flag: a reader that sees the count sees the flag
 
     def _release_maps(self) -> None:
         for chunk in self._chunks:
@@ -216,8 +249,12 @@ class ProcessFileSnapshot:
             self.chunk_size = chunk_size
             self._map: Optional[mmap.mmap] = None
             self._parsed_end = HEADER_SIZE
-            # (identity tuple, index of the first slot in float64 units, slot count, record offset)
-            self.records: List[Tuple[Tuple[Any, ...], int, int, int]] = []
+            # Decoded descriptors, by number: (type, family, sample, label names, help, mode).
+            self.descriptors: List[Descriptor] = []
+            # Series records in file order: (descriptor number, label values
+            # JSON bytes, index of the first slot in float64 units, slot
+            # count, record offset in the file).
+            self.series: List[Tuple[int, bytes, int, int, int]] = []
         except BaseException:
             os.close(self._fd)
             raise
@@ -252,21 +289,40 @@ class ProcessFileSnapshot:
         end = int(end)
         mapping = self._mapping(end)
         position = self._parsed_end
+        unpack_header = RECORD_HEADER.unpack_from
+        descriptors = self.descriptors
+        series = self.series
+        chunk_size = self.chunk_size
         while position < end:
+            tail = chunk_size - position % chunk_size
+            if tail < RECORD_HEADER_SIZE:  # too short for a padding record: skipped
+                position += tail
+                continue
             if end - position < RECORD_HEADER_SIZE:
                 raise CorruptFileError("truncated record at %d" % position)
-            size, identity_length, slot_count, _ = RECORD_HEADER.unpack_from(mapping, position)
-            body = RECORD_HEADER_SIZE + _padded(identity_length) + 8 * slot_count
-            if size < RECORD_HEADER_SIZE or size % 8 or position + size > end or (identity_length and size != body):
+            size, identity_length, slot_count, flags = unpack_header(mapping, position)
+            padded = (identity_length + 7) & ~7
+            if (
+                size < RECORD_HEADER_SIZE
+                or size % 8
+                or position + size > end
+                or (identity_length and size != RECORD_HEADER_SIZE + padded + 8 * slot_count)
+            ):
                 raise CorruptFileError("bad record at %d" % position)
             if identity_length:
                 start = position + RECORD_HEADER_SIZE
-                try:
-                    identity = decode_identity(mapping[start:start + identity_length])
-                except (UnicodeDecodeError, ValueError, TypeError):
-                    raise CorruptFileError("bad identity at %d" % position) from None
-                first_slot = (start + _padded(identity_length)) // 8
-                self.records.append((identity, first_slot, slot_count, position))
+                if flags & DESCRIPTOR:
+                    try:
+                        descriptors.append(decode_descriptor(mapping[start:start + identity_length]))
+                    except (UnicodeDecodeError, ValueError, TypeError):
+                        raise CorruptFileError("bad descriptor at %d" % position) from None
+                else:
+                    number = DESCRIPTOR_NUMBER.unpack_from(mapping, start)[0] if identity_length >= 4 else -1
+                    if not 0 <= number < len(descriptors):
+                        raise CorruptFileError("bad descriptor number at %d" % position)
+                    series.append(
+                        (number, mapping[start + 4:start + identity_length], (start + padded) // 8, slot_count, position)
+                    )
             position += size
         self._parsed_end = position
         return mapping
@@ -279,8 +335,10 @@ class ProcessFileSnapshot:
 
 
 # A series identity: (type, family name, sample name, label names, label
-# values, help, gauge mode). Stored as a JSON list.
+# values, help, gauge mode).
 Identity = Tuple[str, str, str, Tuple[str, ...], Tuple[str, ...], str, str]
+# What the series of one sample name share: an identity without its label values.
+Descriptor = Tuple[str, str, str, Tuple[str, ...], str, str]
 
 
 # A mode starting with this prefix marks a series written for a per-group
@@ -297,17 +355,39 @@ def split_mode(mode: str) -> Tuple[str, bool]:
     return mode, False
 
 
-def encode_identity(identity: Identity) -> bytes:
-    """The canonical JSON bytes of a series identity (compact, stable)."""
-    return json.dumps(list(identity), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def encode_descriptor(descriptor: Descriptor) -> bytes:
+    """The canonical JSON bytes of a descriptor (compact, stable)."""
+    return json.dumps(list(descriptor), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def decode_identity(data: bytes) -> Identity:
-    """Inverse of :func:`encode_identity`; ValueError/TypeError when malformed."""
-    typ, family, sample, labelnames, labelvalues, help_text, mode = json.loads(data)
-    if not (isinstance(labelnames, list) and isinstance(labelvalues, list) and len(labelnames) == len(labelvalues)):
-        raise ValueError("bad labels")
-    return (str(typ), str(family), str(sample), tuple(labelnames), tuple(labelvalues), str(help_text), str(mode))
+def decode_descriptor(data: bytes) -> Descriptor:
+    """Inverse of :func:`encode_descriptor`; ValueError/TypeError when malformed."""
+    typ, family, sample, labelnames, help_text, mode = json.loads(data)
+    if not isinstance(labelnames, list):
+        raise ValueError("bad label names")
+    return (str(typ), str(family), str(sample), tuple(str(n) for n in labelnames), str(help_text), str(mode))
+
+
+def encode_labelvalues(labelvalues: Sequence[str]) -> bytes:
+    """The canonical JSON bytes of a series' label values.
+
+    Readers intern series by these bytes, so every writer (and the archive)
+    must encode through this one function.
+    """
+    return json.dumps(list(labelvalues), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode_labelvalues(data: bytes, count: int) -> Tuple[str, ...]:
+    """Inverse of :func:`encode_labelvalues`; ValueError/TypeError when malformed or not ``count`` long."""
+    values = json.loads(data)
+    if not isinstance(values, list) or len(values) != count:
+        raise ValueError("bad label values")
+    return tuple(str(v) for v in values)
+
+
+def series_record_size(labelvalues: Sequence[str], slot_count: int) -> int:
+    """Bytes a series record with these label values takes in a file."""
+    return RECORD_HEADER_SIZE + _padded(4 + len(encode_labelvalues(labelvalues))) + 8 * slot_count
 
 
 def read_slots(mapping: mmap.mmap, first_slot: int, slot_count: int) -> List[float]:
@@ -315,8 +395,8 @@ def read_slots(mapping: mmap.mmap, first_slot: int, slot_count: int) -> List[flo
     return [load(mapping, 8 * (first_slot + i)) for i in range(slot_count)]
 
 
-# Exemplar records: identity (EXEMPLAR_TYPE, "", "", (), (), "", <file offset
-# of the series record>), slots [sequence, payload length, payload...]. The
+# Exemplar records: descriptor (EXEMPLAR_TYPE, "", "", ("record",), "", ""),
+# label values [<file offset of the series record, as text>], slots [sequence, payload length, payload...]. The
 # owner writes under a sequence lock (odd while writing); the payload is the
 # JSON [labels, value, timestamp].
 EXEMPLAR_TYPE = "@exemplar"
@@ -343,6 +423,11 @@ def read_exemplar(mapping: mmap.mmap, first_slot: int) -> Optional[Tuple[dict, f
         except (ValueError, TypeError):
             return None
     return None
+
+
+def removals(mapping: mmap.mmap) -> float:
+    """How many times the owner has flagged a record removed (grows only)."""
+    return load(mapping, REMOVALS_OFFSET)
 
 
 def is_removed(mapping: mmap.mmap, record_position: int) -> bool:

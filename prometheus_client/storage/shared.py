@@ -29,7 +29,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import Cell
 from .process_file import (
@@ -38,9 +38,9 @@ from .process_file import (
     EXEMPLAR_SLOTS,
     EXEMPLAR_TYPE,
     GROUP_PREFIX,
-    Identity,
     ProcessFile,
-    encode_identity,
+    encode_descriptor,
+    encode_labelvalues,
     split_mode,
 )
 
@@ -48,7 +48,8 @@ logger = logging.getLogger("prometheus_client.multiprocess")
 
 _MOST_RECENT_MODES = frozenset(("mostrecent", "livemostrecent"))
 # Records of these types hold flags that a forked child inherits as they are.
-_FLAG_IDENTITY_PREFIXES = (b'["info",', b'["stateset",')
+_FLAG_DESCRIPTOR_PREFIXES = (b'["info",', b'["stateset",')
+_EXEMPLAR_DESCRIPTOR = encode_descriptor((EXEMPLAR_TYPE, "", "", ("record",), "", ""))
 
 
 def multiprocess_directory_from_environment() -> Optional[str]:
@@ -121,8 +122,11 @@ class SharedMemoryBackend:
         self._file: Optional[ProcessFile] = None
         self._identity_of_process: Any = None
         self._degraded = False
-        # Every record allocated in this process: (identity bytes, weak refs to its cells).
-        self._records: List[Tuple[bytes, List["weakref.ref[Cell]"]]] = []
+        # Every record allocated in this process: (descriptor bytes, label
+        # values bytes, weak refs to its cells).
+        self._records: List[Tuple[bytes, bytes, List["weakref.ref[Cell]"]]] = []
+        # Descriptor bytes by descriptor, so that children of one metric share one.
+        self._descriptors: Dict[tuple, bytes] = {}
         # Cell -> (chunk, offset in chunk, offset in file) of its record.
         self._record_of: "weakref.WeakKeyDictionary[Cell, Tuple[Any, int, int]]" = weakref.WeakKeyDictionary()
         # Cell -> (sequence cell, length cell, chunk, payload offset) of its exemplar record.
@@ -150,33 +154,36 @@ class SharedMemoryBackend:
     ) -> Any:
         """Allocate the slot(s) of one sample; returns a ValueStore."""
         mode = multiprocess_mode if typ == "gauge" or multiprocess_mode.startswith(GROUP_PREFIX) else ""
-        identity: Identity = (typ, metric_name, name, tuple(labelnames), tuple(labelvalues), help_text, mode)
+        key = (typ, metric_name, name, tuple(labelnames), help_text, mode)
+        descriptor = self._descriptors.get(key)
+        if descriptor is None:
+            descriptor = self._descriptors.setdefault(key, encode_descriptor(key))
         slot_count = 2 if split_mode(mode)[0] in _MOST_RECENT_MODES else 1
-        cells = self._allocate(encode_identity(identity), slot_count)
+        cells = self._allocate(descriptor, encode_labelvalues(labelvalues), slot_count)
         if slot_count == 2:
             return TimestampedValue(cells[0], cells[1])
         return cells[0]
 
-    def _allocate(self, identity: bytes, slot_count: int) -> List[Cell]:
+    def _allocate(self, descriptor: bytes, labelvalues: bytes, slot_count: int) -> List[Cell]:
         with self._lock:
             process = self._process_identifier()
             if process != self._identity_of_process:
                 self._start_new_process(process)
-            record, locations = self._locations(identity, slot_count)
+            record, locations = self._locations(descriptor, labelvalues, slot_count)
             cells = [Cell() if chunk is None else Cell(chunk, offset) for chunk, offset in locations]
-            self._records.append((identity, [weakref.ref(cell) for cell in cells]))
+            self._records.append((descriptor, labelvalues, [weakref.ref(cell) for cell in cells]))
             if record is not None:
                 for cell in cells:
                     self._record_of[cell] = record
             return cells
 
-    def _locations(self, identity: bytes, slot_count: int) -> Tuple[Any, List[Tuple[Any, int]]]:
+    def _locations(self, descriptor: bytes, labelvalues: bytes, slot_count: int) -> Tuple[Any, List[Tuple[Any, int]]]:
         """Where the record and its slots go: the process file, or process memory when degraded."""
         if not self._degraded:
             try:
                 if self._file is None:
                     self._file = ProcessFile(self.directory or "", os.getpid(), self._chunk_size)
-                return self._file.allocate(identity, slot_count)
+                return self._file.allocate(descriptor, labelvalues, slot_count)
             except (OSError, ValueError) as error:
                 self._degrade(error)
         return None, [(None, 0)] * slot_count
@@ -200,9 +207,10 @@ class SharedMemoryBackend:
                 return False
             target = self._exemplar_of.get(cell)
             if target is None:
-                identity = encode_identity((EXEMPLAR_TYPE, "", "", (), (), "", str(record[2])))
                 try:
-                    _, locations = self._file.allocate(identity, EXEMPLAR_SLOTS)
+                    _, locations = self._file.allocate(
+                        _EXEMPLAR_DESCRIPTOR, encode_labelvalues((str(record[2]),)), EXEMPLAR_SLOTS
+                    )
                 except (OSError, ValueError):
                     return True
                 chunk, first = locations[0]
@@ -226,9 +234,9 @@ class SharedMemoryBackend:
                     record = self._record_of.pop(cell, None) or record
                 except TypeError:  # not a slot at all
                     return False
-        if record is None:
+        if record is None or self._file is None:
             return False
-        ProcessFile.mark_removed(record)
+        self._file.mark_removed(record)
         return True
 
     def _degrade(self, error: Exception) -> None:
@@ -253,12 +261,12 @@ class SharedMemoryBackend:
         self._degraded = False
         self._exemplar_of = weakref.WeakKeyDictionary()  # republished on the next exemplar
         records, self._records = self._records, []
-        for identity, references in records:
+        for descriptor, labelvalues, references in records:
             cells = [reference() for reference in references]
             if all(cell is None for cell in cells):
                 continue
-            keeps_value = identity.startswith(_FLAG_IDENTITY_PREFIXES)
-            record, locations = self._locations(identity, len(cells))
+            keeps_value = descriptor.startswith(_FLAG_DESCRIPTOR_PREFIXES)
+            record, locations = self._locations(descriptor, labelvalues, len(cells))
             for cell, (chunk, offset) in zip(cells, locations):
                 if cell is None:
                     continue
@@ -271,7 +279,7 @@ class SharedMemoryBackend:
                     self._record_of[cell] = record
                 if keeps_value:  # an info or enum state is a fact, not a count
                     cell.set(value)
-            self._records.append((identity, references))
+            self._records.append((descriptor, labelvalues, references))
         if inherited is not None:
             inherited.abandon()  # after the rebinds, so its mappings can close
 

@@ -460,23 +460,75 @@ def test_process_collector_reports_the_whole_group(tmp_path):
 
 @pytest.mark.parametrize("record_slots", [1, 2])
 def test_records_ending_exactly_on_a_chunk_boundary(tmp_path, record_slots):
-    from prometheus_client.storage.process_file import HEADER_SIZE, ProcessFile
+    from prometheus_client.storage.process_file import (
+        HEADER_SIZE, RECORD_HEADER_SIZE, ProcessFile, ProcessFileSnapshot, encode_descriptor, read_slots,
+    )
+
+    chunk_size = 4096
+    labelvalues = b'["0"]'  # 4 + 5 bytes of identity: a record is 16 + 16 + 8 * slots bytes
+    record_size = RECORD_HEADER_SIZE + 16 + 8 * record_slots
+    # a help text long enough that the records after the descriptor fill the first chunk exactly
+    for width in range(200):
+        descriptor = encode_descriptor(("counter", "c", "c_total", ("i",), "h" * width, ""))
+        descriptor_size = RECORD_HEADER_SIZE + ((len(descriptor) + 7) & ~7)
+        if (chunk_size - HEADER_SIZE - descriptor_size) % record_size == 0:
+            break
+    process_file = ProcessFile(str(tmp_path), os.getpid(), chunk_size)
+    total = 3 * (chunk_size - HEADER_SIZE) // record_size + 5
+    slots = []
+    for i in range(total):
+        record, locations = process_file.allocate(descriptor, labelvalues, record_slots)
+        assert record[1] != 0 or record[2] % chunk_size == 0
+        slots.append(locations)
+        from prometheus_client.storage import Cell
+        Cell(*locations[0]).set(float(i))
+    assert len(process_file._chunks) >= 3
+    snapshot = ProcessFileSnapshot(process_file.path)
+    mapping = snapshot.refresh()
+    assert len(snapshot.descriptors) == 1
+    assert len(snapshot.series) == total  # exactly-filled chunks and padded ones both read back
+    assert [read_slots(mapping, first, 1)[0] for _, _, first, _, _ in snapshot.series] == [float(i) for i in range(total)]
+    snapshot.close()
+    process_file.abandon()
+
+
+def test_a_chunk_tail_too_short_for_a_padding_record_is_skipped(tmp_path):
+    from prometheus_client.storage import Cell
+    from prometheus_client.storage.process_file import (
+        HEADER_SIZE, ProcessFile, ProcessFileSnapshot, encode_descriptor, read_slots,
+    )
 
     chunk_size = 4096
     process_file = ProcessFile(str(tmp_path), os.getpid(), chunk_size)
-    identity = b"x" * 8  # a record is 16 + 8 + 8 * slots bytes
-    record_size = 24 + 8 * record_slots
-    cells = []
-    for _ in range(3 * (chunk_size - HEADER_SIZE) // record_size + 5):
-        record, locations = process_file.allocate(identity, record_slots)
-        cells.extend(locations)
-    assert len(process_file._chunks) >= 3
-    # exactly-filled chunks and padded ones both read back
-    from prometheus_client.storage.process_file import ProcessFileSnapshot
-
+    descriptor = encode_descriptor(("counter", "c", "c_total", ("i",), "help", ""))
+    record, locations = process_file.allocate(descriptor, b'["0"]', 1)  # 40 bytes, after the descriptor
+    Cell(*locations[0]).set(0.0)
+    remaining = chunk_size - record[1] - 40
+    # one record leaving exactly 8 bytes at the end of the chunk
+    size = remaining - 8
+    text = ("x" * (size - 24 - 4 - 4)).encode()
+    record, locations = process_file.allocate(descriptor, b'["' + text + b'"]', 1)
+    assert record[1] + size == chunk_size - 8
+    Cell(*locations[0]).set(1.0)
+    record, locations = process_file.allocate(descriptor, b'["2"]', 1)
+    assert record[1] == 0 and record[2] == chunk_size  # the next chunk
+    Cell(*locations[0]).set(2.0)
     snapshot = ProcessFileSnapshot(process_file.path)
-    with pytest.raises(Exception):
-        snapshot.refresh()  # the test identity is not JSON: the reader must refuse, not crash
+    mapping = snapshot.refresh()
+    assert [read_slots(mapping, first, 1)[0] for _, _, first, _, _ in snapshot.series] == [0.0, 1.0, 2.0]
+    assert HEADER_SIZE < chunk_size
+    snapshot.close()
+    process_file.abandon()
+
+
+def test_a_record_with_a_bad_descriptor_number_is_refused(tmp_path):
+    from prometheus_client.storage.process_file import ProcessFile, ProcessFileSnapshot, CorruptFileError
+
+    process_file = ProcessFile(str(tmp_path), os.getpid(), 4096)
+    process_file._append(b"\xff\xff\xff\x7f[]", 1, 0)  # refers to a descriptor that does not exist
+    snapshot = ProcessFileSnapshot(process_file.path)
+    with pytest.raises(CorruptFileError):
+        snapshot.refresh()
     snapshot.close()
     process_file.abandon()
 

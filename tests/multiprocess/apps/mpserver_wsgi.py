@@ -57,14 +57,11 @@ GROW_RECORD_BYTES = 128
 def _grow_label_width():
     """The label width that makes an app_many record GROW_RECORD_BYTES long (8 if unknown)."""
     try:
-        from prometheus_client.storage.process_file import RECORD_HEADER_SIZE, encode_identity
+        from prometheus_client.storage.process_file import series_record_size
     except ImportError:
         return 8
-    for width in range(1, 64):
-        identity = encode_identity(
-            ("counter", "app_many", "app_many_total", ("i",), ("0" * width,), MANY_HELP, "")
-        )
-        if RECORD_HEADER_SIZE + ((len(identity) + 7) & ~7) + 8 == GROW_RECORD_BYTES:
+    for width in range(1, GROW_RECORD_BYTES):
+        if series_record_size(("0" * width,), 1) == GROW_RECORD_BYTES:
             return width
     return 8
 
