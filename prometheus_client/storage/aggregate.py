@@ -72,7 +72,6 @@ from .process_file import (
     is_removed,
     parse_process_file_name,
     read_exemplar,
-    read_slots,
     removals,
     split_mode,
 )
@@ -275,19 +274,6 @@ class _FileState:
             if found is not None:
                 yield sid, Exemplar(*found)
 
-    def readings(self, table: _SeriesTable, mapping: Any) -> List[Reading]:
-        """Every live series with its values (for compaction)."""
-        result = []
-        removed = self._removed
-        for sid, first, count, position in self._records:
-            if position in removed:
-                continue
-            kind = table.kinds[table.kind_of[sid]]
-            typ, family, sample, labelnames, help_text, mode = kind.descriptor
-            identity = (typ, family, sample, labelnames, table.labelvalues[sid], help_text, mode)
-            result.append((identity, self.pid, read_slots(mapping, first, count), None))
-        return result
-
     def close(self) -> None:
         self.snapshot.close()
 
@@ -332,7 +318,9 @@ class _Archive:
             key = _archive_key(identity, pid)
             previous = self.series.get(key)
             if previous is None:
-                self.series[key] = (identity, pid if mode == "all" else -1, list(values), None)
+                summed = _is_summed(identity[0], mode)
+                self.series[key] = (identity, pid if mode == "all" else -1,
+                                    _exact_partials(values) if summed else list(values), None)
                 continue
             old = previous[2]
             if _is_summed(identity[0], mode):
@@ -428,8 +416,8 @@ def _double_view(mapping: Any) -> memoryview:
 class _Readings:
     """The values of one scrape, by series id."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, size: int, dense: bool = True) -> None:
+        self.size = size if dense else 0  # size 0: every file is read series by series
         self.rows: List[Any] = []
         self.extra: Dict[int, List[float]] = {}
         self.present: Set[int] = set()
@@ -463,7 +451,7 @@ class _Readings:
         kinds, kind_of = table.kinds, table.kind_of
         view = _double_view(mapping)
         try:
-            row = state.row(self.size)
+            row = state.row(self.size) if self.size else None
             if row is not None:
                 self.rows.append(row(view))
             else:
@@ -483,6 +471,17 @@ class _Readings:
             view.release()
         for sid, exemplar in state.exemplars(mapping):
             self.keep_exemplar(sid, exemplar)
+
+    def dead_series(self, table: _SeriesTable) -> List[Reading]:
+        """What was read, as readings for the archive (sums as all their addends)."""
+        result: List[Reading] = []
+        kinds, kind_of, labelvalues, pids = table.kinds, table.kind_of, table.labelvalues, table.pid
+        for values_by_sid in (self.extra, self.others):
+            for sid, values in values_by_sid.items():
+                typ, family, sample, labelnames, help_text, mode = kinds[kind_of[sid]].descriptor
+                identity = (typ, family, sample, labelnames, labelvalues[sid], help_text, mode)
+                result.append((identity, pids[sid], values, None))
+        return result
 
     def read_archive(self, view: _ArchiveView, table: _SeriesTable) -> None:
         self.rows.extend(view.rows(self.size))
@@ -850,17 +849,18 @@ class DirectoryAggregator:
                 archive = _Archive()
             already = set(archive.absorbed)
             newly: List[str] = []
+            folded = _Readings(0, dense=False)
             for state in dead:
                 if state.name in already:
                     continue
                 try:
                     mapping = state.refresh(self._table)  # final values: the owner is dead
-                    series = state.readings(self._table, mapping)
+                    folded.read_file(state, mapping, self._table)
                 except (CorruptFileError, OSError, ValueError) as error:
                     self._skip(state.name, self._inode(state.name), error)
                     continue
-                archive.fold(series)
                 newly.append(state.name)
+            archive.fold(folded.dead_series(self._table))
             present = set(os.listdir(self.path))
             now = time.time()
             # A name is remembered while its file exists and for a grace period
