@@ -562,3 +562,63 @@ def test_exact_partials():
     values = [0.1, 1.1, 0.1, 1e16, 1.0, -1e16, 3.3]
     assert _math.fsum(_exact_partials(values[:3]) + values[3:]) == _math.fsum(values)
     assert _exact_partials([float("inf"), 1.0]) == [float("inf")]
+
+
+# -- the reader's series table: removals, sparse files, reset --------------------------
+
+
+def test_a_removal_after_a_scrape_is_noticed(mpdir):
+    counter = Counter("c", "help", ["k"], registry=None)
+    counter.labels("a").inc()
+    counter.labels("b").inc(2)
+    registry = scrape(mpdir)
+    assert registry.get_sample_value("c_total", {"k": "a"}) == 1.0
+    counter.remove("a")
+    assert registry.get_sample_value("c_total", {"k": "a"}) is None
+    assert registry.get_sample_value("c_total", {"k": "b"}) == 2.0
+    counter.labels("a").inc(5)  # a new series with the same labels
+    assert registry.get_sample_value("c_total", {"k": "a"}) == 5.0
+
+
+def test_a_live_process_with_few_of_the_series_is_read_series_by_series(mpdir):
+    counter = Counter("c", "help", ["k"], registry=None)
+    for i in range(100):
+        counter.labels(str(i)).inc(1)
+    go_r, go_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+
+    def sparse_writer():
+        os.close(go_w)
+        counter.labels("7").inc(0.5)  # the child's file holds 1 of the 100 series
+        Counter("only_child", "help", registry=None).inc(3)
+        os.write(ready_w, b".")
+        os.read(go_r, 1)
+
+    pid = run_in_child(sparse_writer, wait=False)
+    os.close(go_r)
+    assert os.read(ready_r, 1) == b"."
+    try:
+        registry = scrape(mpdir)
+        assert registry.get_sample_value("c_total", {"k": "7"}) == 1.5
+        assert registry.get_sample_value("c_total", {"k": "8"}) == 1.0
+        assert registry.get_sample_value("only_child_total") == 3.0
+        assert sum(s.value for m in registry.collect() if m.name == "c" for s in m.samples) == 100.5
+    finally:
+        os.close(go_w)
+        os.waitpid(pid, 0)
+
+
+def test_the_series_table_starts_afresh_when_past_series_dominate(mpdir):
+    counter = Counter("c", "help", ["k"], registry=None)
+    for i in range(10050):
+        counter.labels(str(i)).inc()
+    registry = scrape(mpdir)
+    assert registry.get_sample_value("c_total", {"k": "10049"}) == 1.0
+    counter.clear()
+    counter.labels("new").inc(4)
+    aggregator = aggregate.aggregator_for(mpdir)
+    assert registry.get_sample_value("c_total", {"k": "10049"}) is None
+    assert len(aggregator._table) == 0  # reset after that scrape
+    assert registry.get_sample_value("c_total", {"k": "new"}) == 4.0
+    assert registry.get_sample_value("c_total", {"k": "0"}) is None
+    assert len(aggregator._table) < 100
