@@ -21,6 +21,7 @@ Module globals read at call time (tests and users patch them):
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 import weakref
@@ -49,6 +50,7 @@ from .storage.shared import release as _release_store
 from ._labelset import labelset
 from .context_managers import ExceptionCounter, InprogressTracker, Timer
 from .metrics_core import Metric
+from .native_histogram import DEFAULT_ZERO_THRESHOLD, NativeHistogramState, cell_sample_name, schema_for_factor
 from .registry import Collector, CollectorRegistry, REGISTRY
 from .samples import Exemplar, Sample
 from .utils import INF, floatToGoString
@@ -694,6 +696,75 @@ def _le_string(bound: float) -> str:
     return text
 
 
+class _NativeConfig:
+    """The validated native-histogram options of a Histogram family."""
+
+    __slots__ = ("schema", "zero_threshold", "max_bucket_number", "min_reset_duration", "max_zero_threshold",
+                 "options")
+
+    def __init__(self, schema: int, zero_threshold: float, max_bucket_number: int, min_reset_duration: float,
+                 max_zero_threshold: float, options: Dict[str, Any]) -> None:
+        self.schema = schema
+        self.zero_threshold = zero_threshold
+        self.max_bucket_number = max_bucket_number
+        self.min_reset_duration = min_reset_duration
+        self.max_zero_threshold = max_zero_threshold
+        self.options = options  # the constructor keywords, passed on to children
+
+
+def _native_number(name: str, option: str, value: Any, allow_infinite: bool) -> float:
+    """``float(value)`` of a native-histogram option that must be >= 0; ValueError otherwise."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"Histogram {name}: {option} must be a number, got {value!r}") from error
+    if not number >= 0 or (math.isinf(number) and not allow_infinite):
+        kind = "a non-negative number" if allow_infinite else "a finite non-negative number"
+        raise ValueError(f"Histogram {name}: {option} must be {kind}, got {value!r}")
+    return number
+
+
+def _native_histogram_config(
+    name: str,
+    bucket_factor: Optional[float],
+    zero_threshold: float,
+    max_bucket_number: int,
+    min_reset_duration: float,
+    max_zero_threshold: float,
+) -> Optional[_NativeConfig]:
+    """Validate the native-histogram options; None when native buckets are off.
+
+    Raises ValueError naming the histogram and the option for a value of the
+    wrong type or range (every option is checked, even with native buckets off).
+    """
+    zero_threshold = _native_number(name, "native_histogram_zero_threshold", zero_threshold, False)
+    max_zero_threshold = _native_number(name, "native_histogram_max_zero_threshold", max_zero_threshold, False)
+    min_reset_duration = _native_number(name, "native_histogram_min_reset_duration", min_reset_duration, True)
+    if isinstance(max_bucket_number, bool) or not isinstance(max_bucket_number, int) or max_bucket_number < 0:
+        raise ValueError(f"Histogram {name}: native_histogram_max_bucket_number must be an int >= 0 "
+                         f"(0 for no limit), got {max_bucket_number!r}")
+    if bucket_factor is None:
+        return None
+    try:
+        factor = float(bucket_factor)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"Histogram {name}: native_histogram_bucket_factor must be a number or None, "
+                         f"got {bucket_factor!r}") from error
+    if math.isnan(factor):
+        raise ValueError(f"Histogram {name}: native_histogram_bucket_factor must not be NaN")
+    if factor <= 1:
+        return None
+    options = {
+        "native_histogram_bucket_factor": bucket_factor,
+        "native_histogram_zero_threshold": zero_threshold,
+        "native_histogram_max_bucket_number": max_bucket_number,
+        "native_histogram_min_reset_duration": min_reset_duration,
+        "native_histogram_max_zero_threshold": max_zero_threshold,
+    }
+    return _NativeConfig(schema_for_factor(factor), zero_threshold, max_bucket_number, min_reset_duration,
+                         max_zero_threshold, options)
+
+
 class Histogram(MetricWrapperBase):
     """Observations counted in cumulative buckets, plus their count and sum.
 
@@ -706,9 +777,40 @@ class Histogram(MetricWrapperBase):
         with Histogram('handler_seconds', 'Handler time').time():
             handle()
 
+    **Native (sparse exponential) buckets** (experimental) are enabled by
+    ``native_histogram_bucket_factor`` greater than 1: the maximum ratio
+    between the bounds of one bucket (1.1 is a common choice; the resolution
+    actually used is the coarsest schema whose factor does not exceed it).
+    The other keyword-only options are those of the Go client:
+
+    * ``native_histogram_zero_threshold`` (default ``2**-128``): observations
+      with ``|v| <=`` this go to the zero bucket. Unlike Go, 0 means a
+      zero-width zero bucket (only exact zeros), not "the default".
+    * ``native_histogram_max_bucket_number`` (default 0, no limit): when an
+      observation takes the number of populated buckets over it, the
+      histogram is reset if ``native_histogram_min_reset_duration`` seconds
+      (default 0: never) have passed since the last reset; otherwise the
+      zero bucket is widened up to ``native_histogram_max_zero_threshold``
+      (default 0: never) and then the resolution halved, and a reset is
+      scheduled for when the min reset duration has passed. A reset zeroes
+      the classic buckets as well and renews ``_created``.
+
+    With native buckets and no ``buckets=`` argument, the histogram has no
+    classic buckets except ``+Inf``; with ``buckets=`` both kinds are kept.
+    The text format and OpenMetrics 1.0 show only the classic view; the
+    native buckets appear in OpenMetrics 2.0.0 and protobuf output. The
+    classic view counts like a classic histogram (NaN is in ``_sum`` only),
+    the native count includes NaN observations. The latest exemplar passed
+    to ``observe`` is kept, with its timestamp, for the native histogram as
+    well as for its classic bucket.
+
     Thread safety: ``observe`` is lock-free (one binary search and two slot
     adds); a scrape that races with it may see buckets and sum of slightly
-    different moments.
+    different moments. With native buckets, ``observe`` and collection take
+    one lock per series, so a scrape sees a consistent histogram.
+
+    Raises ValueError at construction for unsorted or too few buckets and for
+    invalid native-histogram options.
     """
 
     _type = "histogram"
@@ -731,6 +833,7 @@ class Histogram(MetricWrapperBase):
         INF,
     )
     _sample_suffixes = ("_bucket", "_count", "_sum", "_created")
+    _native: Optional[NativeHistogramState] = None
 
     def __init__(
         self,
@@ -743,8 +846,28 @@ class Histogram(MetricWrapperBase):
         registry: Optional[CollectorRegistry] = REGISTRY,
         _labelvalues: Optional[Sequence[str]] = None,
         buckets: Sequence[Union[float, str]] = DEFAULT_BUCKETS,
+        *,
+        native_histogram_bucket_factor: Optional[float] = None,
+        native_histogram_zero_threshold: float = DEFAULT_ZERO_THRESHOLD,
+        native_histogram_max_bucket_number: int = 0,
+        native_histogram_min_reset_duration: float = 0.0,
+        native_histogram_max_zero_threshold: float = 0.0,
     ):
-        self._prepare_buckets(buckets)
+        self._native_config = _native_histogram_config(
+            name,
+            native_histogram_bucket_factor,
+            native_histogram_zero_threshold,
+            native_histogram_max_bucket_number,
+            native_histogram_min_reset_duration,
+            native_histogram_max_zero_threshold,
+        )
+        if self._native_config is not None and buckets is Histogram.DEFAULT_BUCKETS:
+            # Native buckets replace the default classic ones: only +Inf is kept.
+            self._upper_bounds = [INF]
+            self._le_values = [_le_string(INF)]
+            self._has_sum = True
+        else:
+            self._prepare_buckets(buckets)
         super().__init__(
             name=name,
             documentation=documentation,
@@ -756,6 +879,8 @@ class Histogram(MetricWrapperBase):
             _labelvalues=_labelvalues,
         )
         self._kwargs["buckets"] = buckets
+        if self._native_config is not None:
+            self._kwargs.update(self._native_config.options)
 
     def _prepare_buckets(self, source_buckets: Sequence[Union[float, str]]) -> None:
         buckets = [float(b) for b in source_buckets]
@@ -788,18 +913,57 @@ class Histogram(MetricWrapperBase):
                     self._documentation,
                 )
             )
+        if self._native_config is not None:
+            self._native_init(self._native_config)
+
+    def _native_init(self, config: _NativeConfig) -> None:
+        """Give this series native buckets and switch it to the native hot path.
+
+        The classic-only path is left untouched: ``observe`` and
+        ``_append_samples`` are replaced on this instance only.
+        """
+        value_class = values.ValueClass
+        typ, name, labelnames, labelvalues, documentation = (
+            self._type, self._name, self._labelnames, self._labelvalues, self._documentation)
+
+        def new_cell(key: str) -> Any:
+            return value_class(typ, name, cell_sample_name(name, key), labelnames, labelvalues, documentation)
+
+        self._native = NativeHistogramState(
+            config.schema,
+            zero_threshold=config.zero_threshold,
+            max_bucket_number=config.max_bucket_number,
+            min_reset_duration=config.min_reset_duration,
+            max_zero_threshold=config.max_zero_threshold,
+            new_cell=new_cell,
+            release_cell=_release_store if self._multiprocess_backed else None,
+            created=self._created,
+            on_reset=self._reset_classic,
+        )
+        if len(self._buckets) == 1:
+            self._inf_bucket = self._buckets[0]
+            self.observe = self._observe_native_only  # type: ignore[method-assign]
+        else:
+            self.observe = self._observe_native  # type: ignore[method-assign]
+        self._append_samples = self._append_native_samples  # type: ignore[method-assign]
 
     def _parent_init(self) -> None:
         self._sum = _MissingLabelValues(self._type)
 
     def _value_stores(self) -> List[Any]:
-        return [self._sum] + self._buckets
+        stores = [self._sum] + self._buckets
+        if self._native is not None:
+            stores.extend(self._native.cells())
+        return stores
 
     def observe(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
         """Record one observation in its bucket and the sum.
 
         NaN is added to the sum and counted in no bucket; negative amounts
-        are accepted but make the sum non-monotonic.
+        are accepted but make the sum non-monotonic. With native buckets, NaN
+        is also counted in the native count (spec), never in a bucket.
+        ``exemplar`` (label names to values) is validated after the
+        observation is recorded; ValueError if invalid.
         """
         self._sum.inc(amount)
         upper_bounds = self._upper_bounds
@@ -813,6 +977,50 @@ class Histogram(MetricWrapperBase):
                 bucket.set_exemplar(recorded)
                 if self._multiprocess_backed:
                     _publish_exemplar(bucket, recorded)
+
+    def _observe_native(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        """``observe`` of a series with classic and native buckets."""
+        native = self._native
+        with native.lock:  # type: ignore[union-attr]
+            native.record(amount)  # type: ignore[union-attr]  # first: it may reset the classic part
+            self._sum.inc(amount)
+            upper_bounds = self._upper_bounds
+            index = bisect_left(upper_bounds, amount)
+            bucket = self._buckets[index] if amount <= upper_bounds[index] else None
+            if bucket is not None:
+                bucket.inc(1)
+        if exemplar:
+            self._record_native_exemplar(amount, exemplar, bucket)
+
+    def _observe_native_only(self, amount: float, exemplar: Optional[Dict[str, str]] = None) -> None:
+        """``observe`` of a series whose only classic bucket is +Inf."""
+        native = self._native
+        with native.lock:  # type: ignore[union-attr]
+            native.record(amount)  # type: ignore[union-attr]  # first: it may reset the classic part
+            self._sum.inc(amount)
+            if amount == amount:  # NaN is in no classic bucket
+                self._inf_bucket.inc(1)
+        if exemplar:
+            self._record_native_exemplar(amount, exemplar, self._inf_bucket if amount == amount else None)
+
+    def _record_native_exemplar(self, amount: float, exemplar: Dict[str, str], bucket: Any) -> None:
+        _validate_exemplar(exemplar)
+        recorded = Exemplar(exemplar, amount, time.time())
+        native = self._native
+        native.exemplar = recorded  # type: ignore[union-attr]
+        if bucket is not None:
+            bucket.set_exemplar(recorded)
+        if self._multiprocess_backed:
+            _publish_exemplar(native.count_cell, recorded)  # type: ignore[union-attr]
+            if bucket is not None:
+                _publish_exemplar(bucket, recorded)
+
+    def _reset_classic(self) -> None:
+        """The native part was reset (bucket limit): zero the classic buckets and renew ``_created``."""
+        self._sum.set(0)
+        for bucket in self._buckets:
+            bucket.set(0)
+        self._created = self._native.created  # type: ignore[union-attr]
 
     def time(self) -> Timer:
         """A context manager and decorator observing the run time in seconds."""
@@ -833,6 +1041,18 @@ class Histogram(MetricWrapperBase):
             append(_new_sample(Sample, (sample_names[2], labelset, self._sum.get(), None, None, None)))
         if use_created:
             append(_new_sample(Sample, (sample_names[3], labelset, self._created, None, None, None)))
+
+    def _append_native_samples(self, out: List[Sample], sample_names: List[str], use_created: bool) -> None:
+        """The native sample (named like the family, value None), then the classic ones.
+
+        Taken under the series lock, so the native and classic views agree.
+        """
+        native = self._native
+        with native.lock:  # type: ignore[union-attr]
+            snapshot = native.snapshot()  # type: ignore[union-attr]
+            family_name = sample_names[0][: -len("_bucket")]
+            out.append(_new_sample(Sample, (family_name, self._labelset, None, None, None, snapshot)))
+            Histogram._append_samples(self, out, sample_names, use_created)
 
 
 class Info(MetricWrapperBase):

@@ -285,14 +285,16 @@ class HistogramMetricFamily(Metric):
         """Add one native-histogram series (experimental; not in the reference API).
 
         Appends a sample named exactly like the family, with the label names
-        zipped with ``labels``, value ``native_histogram.count_value`` and the
-        ``NativeHistogram`` in ``Sample.native_histogram``. Only OpenMetrics
-        2.0.0 renders its buckets. To expose classic buckets too, call
+        zipped with ``labels``, value None (as the OpenMetrics parser and
+        instrumented histograms produce) and the ``NativeHistogram`` in
+        ``Sample.native_histogram``, e.g. a
+        :meth:`~prometheus_client.native_histogram.NativeHistogramState.snapshot`.
+        Only OpenMetrics 2.0.0 (and protobuf) render it; the text format and
+        OpenMetrics 1.0 skip it. To expose classic buckets too, call
         ``add_metric`` with the same label values as well.
         """
         self.samples.append(Sample(self.name, dict(zip(self._labelnames, labels)),
-                                   native_histogram.count_value, timestamp,
-                                   None, native_histogram))
+                                   None, timestamp, None, native_histogram))
 
 
 class GaugeHistogramMetricFamily(Metric):

@@ -329,7 +329,7 @@ class TestHistogram:
         nh = NativeHistogram(24, 100.5, 0, 0.001, 4, (BucketSpan(0, 2), BucketSpan(1, 2)), None, (2, 1, -3, 3))
         m.add_native_metric(['x'], nh, timestamp=5)
         m.add_metric(['x'], [('1', 1), ('+Inf', 24)], 100.5)
-        assert m.samples[0] == S('nh', {'a': 'x'}, 24, 5, None, nh)
+        assert m.samples[0] == S('nh', {'a': 'x'}, None, 5, None, nh)
         assert [s.name for s in m.samples] == ['nh', 'nh_bucket', 'nh_bucket', 'nh_count', 'nh_sum']
 
 

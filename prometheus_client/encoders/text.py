@@ -9,7 +9,11 @@ Rendering rules (behaviors.md section 2): family names and types are
 stateset as gauge, gaugehistogram as histogram, unknown as untyped); samples
 named ``<family>_created``, ``_gcount`` or ``_gsum`` are held back and
 emitted as separate trailing gauge families; exemplars and units are never
-shown; timestamps are integer milliseconds.
+shown; timestamps are integer milliseconds. A native-histogram sample
+whose value is None (what instrumented histograms and the OpenMetrics 2.0
+parser produce) is skipped: this format cannot carry native buckets, so only
+the classic view of such a histogram is shown. (The classic client raises
+TypeError there; a native sample with a numeric value still prints it.)
 
 Speed: the rendered ``{labels}`` text is memoized on
 :class:`~prometheus_client._labelset.LabelSet` instances (the label dicts that
@@ -137,6 +141,8 @@ def _render_family(metric: Metric, escaping: str, key: str,
 
         value = sample.value
         if value.__class__ is not float_:
+            if value is None and sample.native_histogram is not None:
+                continue  # native buckets have no text form (the classic client raises TypeError)
             value = float_(value)
         if _GO_PLAIN_MIN < value < _GO_PLAIN_MAX:
             value_text = repr_(value)
