@@ -57,7 +57,19 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from .._labelset import LabelSet, labelset
 from ..metrics_core import CounterMetricFamily, Metric
-from ..samples import Exemplar, Sample
+from ..native_histogram import (
+    COUNT_KEY,
+    NEGATIVE_PREFIX,
+    POSITIVE_PREFIX,
+    SCHEMA_KEY,
+    SUM_KEY,
+    ZERO_COUNT_KEY,
+    ZERO_THRESHOLD_KEY,
+    buckets_to_spans,
+    merge_native_histograms,
+    spans_to_buckets,
+)
+from ..samples import Exemplar, NativeHistogram, Sample
 from .shared import refresh_callbacks
 from .process_file import (
     EXEMPLAR_TYPE,
@@ -92,6 +104,8 @@ _FLAG_TYPES = frozenset(("info", "stateset"))
 SUM = "sum"  # exact sum over every process, live or dead
 LIVE_SUM = "livesum"  # exact sum over live processes
 MIN, MAX, MOST_RECENT, LAST = "min", "max", "mostrecent", "last"
+NATIVE = "native"  # one number of a native histogram: per process, merged as histograms
+_NATIVE_INFIX = ":native:"
 _KIND_OF_MODE = {
     "": SUM, "sum": SUM, "livesum": LIVE_SUM, "min": MIN, "livemin": MIN, "max": MAX, "livemax": MAX,
     "mostrecent": MOST_RECENT, "livemostrecent": MOST_RECENT, "all": LAST, "liveall": LAST,
@@ -109,7 +123,7 @@ class _Kind:
     """What the series of one descriptor share, resolved for merging."""
 
     __slots__ = ("descriptor", "typ", "family", "sample", "labelnames", "help", "mode", "group", "live_only",
-                 "merge", "per_pid", "is_exemplar")
+                 "merge", "per_pid", "is_exemplar", "native_key")
 
     def __init__(self, descriptor: Descriptor) -> None:
         typ, family, sample, labelnames, help_text, raw_mode = descriptor
@@ -119,11 +133,15 @@ class _Kind:
         self.mode, self.group = mode, group
         self.live_only = mode in _LIVE_ONLY_MODES
         self.is_exemplar = typ == EXEMPLAR_TYPE
+        self.native_key = ""
         if typ in _FLAG_TYPES:
             self.merge = MAX
+        elif typ == "histogram" and sample.startswith(family + _NATIVE_INFIX):
+            self.merge = NATIVE
+            self.native_key = sample[len(family) + len(_NATIVE_INFIX):]
         else:
             self.merge = _KIND_OF_MODE.get(mode, SUM)
-        self.per_pid = self.merge == LAST
+        self.per_pid = self.merge in (LAST, NATIVE)
 
 
 class _SeriesTable:
@@ -337,6 +355,41 @@ class _Archive:
             elif mode == "all":
                 old[0] = values[0]
 
+    def fold_natives(self, readings: Iterable[Reading]) -> None:
+        """Fold the native-histogram cells of dead processes into one merged histogram per series.
+
+        Dead processes may have used different schemas; the archive keeps a
+        single histogram per series, merged at the coarsest of them, stored
+        as cells under pid -1.
+        """
+        groups: Dict[tuple, Dict[int, Dict[str, float]]] = {}
+        for identity, pid, values, _ in readings:
+            typ, family, sample, labelnames, labelvalues, help_text, mode = identity
+            prefix, _, key = sample.rpartition(_NATIVE_INFIX)
+            group = (typ, family, prefix, labelnames, labelvalues, help_text, mode)
+            groups.setdefault(group, {}).setdefault(pid, {})[key] = values[0]
+        if not groups:
+            return
+        archived: Dict[tuple, List[tuple]] = {}
+        for archive_key, (identity, pid, values, _) in self.series.items():
+            typ, family, sample, labelnames, labelvalues, help_text, mode = identity
+            prefix, infix, key = sample.rpartition(_NATIVE_INFIX)
+            group = (typ, family, prefix, labelnames, labelvalues, help_text, mode)
+            if infix and group in groups:
+                archived.setdefault(group, []).append(archive_key)
+                groups[group].setdefault(-1, {})[key] = values[0]
+        for group, processes in groups.items():
+            histograms = [h for h in map(native_from_cells, processes.values()) if h is not None]
+            for archive_key in archived.get(group, ()):
+                del self.series[archive_key]
+            if not histograms:
+                continue
+            merged = histograms[0] if len(histograms) == 1 else merge_native_histograms(histograms)
+            typ, family, prefix, labelnames, labelvalues, help_text, mode = group
+            for key, number in native_cells(merged).items():
+                identity = (typ, family, prefix + _NATIVE_INFIX + key, labelnames, labelvalues, help_text, mode)
+                self.series[(identity, -1)] = (identity, -1, [number], None)
+
     def dump(self) -> bytes:
         return json.dumps(
             {
@@ -521,16 +574,25 @@ _new_tuple = tuple.__new__
 class _FamilyShape:
     """The samples of one family in output order, as series ids with their label dicts."""
 
-    __slots__ = ("name", "help", "typ", "group", "plain", "histograms")
+    __slots__ = ("name", "help", "typ", "group", "plain", "histograms", "natives")
 
     def __init__(self, kind: _Kind) -> None:
         self.name, self.help, self.typ, self.group = kind.family, kind.help, kind.typ, kind.group
         self.plain: List[Tuple[str, LabelSet, int]] = []  # (sample name, labels, series id)
         # base label key -> [base labels, _sum series id or -1, [(le bound, labels with le, series id)]]
         self.histograms: Dict[tuple, list] = {}
+        # base label key -> (labels, {pid: {native cell key: series id}})
+        self.natives: Dict[tuple, Tuple[LabelSet, Dict[int, Dict[str, int]]]] = {}
 
     def add(self, sid: int, kind: _Kind, labelvalues: Tuple[str, ...], pid: int) -> None:
         labelnames = kind.labelnames
+        if kind.merge == NATIVE:
+            key = (labelnames, labelvalues)
+            entry = self.natives.get(key)
+            if entry is None:
+                entry = self.natives[key] = (labelset(zip(labelnames, labelvalues)), {})
+            entry[1].setdefault(pid, {})[kind.native_key] = sid
+            return
         if self.typ == "histogram" and kind.typ == "histogram":
             if kind.sample.endswith("_bucket") and labelnames and labelnames[-1] == "le":
                 entry = self._histogram(labelnames[:-1], labelvalues[:-1], pid)
@@ -564,6 +626,10 @@ class _FamilyShape:
                accumulate: bool) -> Optional[Metric]:
         samples: List[Sample] = []
         append = samples.append
+        for labels, processes in self.natives.values():
+            merged = _merged_native(processes, value)
+            if merged is not None:
+                append(_new_tuple(Sample, (self.name, labels, None, None, None, merged)))
         for sample, labels, sid in self.plain:
             v = value(sid)
             if v is not None:
@@ -591,6 +657,58 @@ class _FamilyShape:
         metric = Metric(name, self.help, self.typ)
         metric.samples = samples
         return metric
+
+
+def native_from_cells(numbers: Dict[str, float]) -> Optional[NativeHistogram]:
+    """A native histogram from the numbers of its cells (see ``native_histogram``), or None if incomplete."""
+    try:
+        schema = int(numbers[SCHEMA_KEY])
+        zero_threshold = numbers[ZERO_THRESHOLD_KEY]
+        count, total, zero_count = numbers[COUNT_KEY], numbers[SUM_KEY], numbers[ZERO_COUNT_KEY]
+    except KeyError:
+        return None
+    positive: Dict[int, float] = {}
+    negative: Dict[int, float] = {}
+    for key, number in numbers.items():
+        if number and key[:1] in (POSITIVE_PREFIX, NEGATIVE_PREFIX) and key[1:].lstrip("-").isdigit():
+            (positive if key[0] == POSITIVE_PREFIX else negative)[int(key[1:])] = _whole(number)
+    pos_spans, pos_deltas = buckets_to_spans(positive)
+    neg_spans, neg_deltas = buckets_to_spans(negative)
+    return NativeHistogram(_whole(count), total, schema, zero_threshold, _whole(zero_count),
+                           pos_spans, neg_spans, pos_deltas, neg_deltas)
+
+
+def native_cells(histogram: NativeHistogram) -> Dict[str, float]:
+    """Inverse of :func:`native_from_cells` (the archive stores merged histograms as cells)."""
+    numbers = {SCHEMA_KEY: float(histogram.schema), ZERO_THRESHOLD_KEY: float(histogram.zero_threshold),
+               COUNT_KEY: float(histogram.count_value), SUM_KEY: float(histogram.sum_value),
+               ZERO_COUNT_KEY: float(histogram.zero_count)}
+    for prefix, spans, deltas in ((POSITIVE_PREFIX, histogram.pos_spans, histogram.pos_deltas),
+                                  (NEGATIVE_PREFIX, histogram.neg_spans, histogram.neg_deltas)):
+        for index, count in spans_to_buckets(spans, deltas).items():
+            numbers[prefix + str(index)] = float(count)
+    return numbers
+
+
+def _whole(number: float) -> Any:
+    return int(number) if number.is_integer() else number
+
+
+def _merged_native(processes: Dict[int, Dict[str, int]], value: Callable[[int], Optional[float]]
+                   ) -> Optional[NativeHistogram]:
+    histograms = []
+    for cells in processes.values():
+        numbers = {}
+        for key, sid in cells.items():
+            number = value(sid)
+            if number is not None:
+                numbers[key] = number
+        histogram = native_from_cells(numbers) if numbers else None
+        if histogram is not None:
+            histograms.append(histogram)
+    if not histograms:
+        return None
+    return histograms[0] if len(histograms) == 1 else merge_native_histograms(histograms)
 
 
 class _Layout:
@@ -860,7 +978,9 @@ class DirectoryAggregator:
                     self._skip(state.name, self._inode(state.name), error)
                     continue
                 newly.append(state.name)
-            archive.fold(folded.dead_series(self._table))
+            dead_series = folded.dead_series(self._table)
+            archive.fold(r for r in dead_series if _NATIVE_INFIX not in r[0][2])
+            archive.fold_natives(r for r in dead_series if _NATIVE_INFIX in r[0][2])
             present = set(os.listdir(self.path))
             now = time.time()
             # A name is remembered while its file exists and for a grace period

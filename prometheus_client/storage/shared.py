@@ -11,7 +11,8 @@ the child gets a file of its own, each live series a fresh record there, and
 its cells are re-pointed at it, so a child never writes into its parent's
 file nor holds its parent's lock. As in the classic client, the child's
 numbers start from zero (the parent's file keeps the parent's); info and
-enum states, which are facts rather than counts, carry over.
+enum states and native-histogram settings, which are facts rather than
+counts, carry over.
 
 Failure: if the directory is missing or not writable, or the disk is full,
 slots degrade to process memory with one warning through ``logging``;
@@ -49,6 +50,9 @@ logger = logging.getLogger("prometheus_client.multiprocess")
 _MOST_RECENT_MODES = frozenset(("mostrecent", "livemostrecent"))
 # Records of these types hold flags that a forked child inherits as they are.
 _FLAG_DESCRIPTOR_PREFIXES = (b'["info",', b'["stateset",')
+# Records holding a setting rather than a count (a native histogram's current
+# schema and zero threshold): a forked child keeps them too.
+_SETTING_MARKERS = (b':native:schema",', b':native:zero_threshold",')
 _EXEMPLAR_DESCRIPTOR = encode_descriptor((EXEMPLAR_TYPE, "", "", ("record",), "", ""))
 
 
@@ -265,7 +269,9 @@ class SharedMemoryBackend:
             cells = [reference() for reference in references]
             if all(cell is None for cell in cells):
                 continue
-            keeps_value = descriptor.startswith(_FLAG_DESCRIPTOR_PREFIXES)
+            keeps_value = descriptor.startswith(_FLAG_DESCRIPTOR_PREFIXES) or any(
+                marker in descriptor for marker in _SETTING_MARKERS
+            )
             record, locations = self._locations(descriptor, labelvalues, len(cells))
             for cell, (chunk, offset) in zip(cells, locations):
                 if cell is None:

@@ -622,3 +622,74 @@ def test_the_series_table_starts_afresh_when_past_series_dominate(mpdir):
     assert registry.get_sample_value("c_total", {"k": "new"}) == 4.0
     assert registry.get_sample_value("c_total", {"k": "0"}) is None
     assert len(aggregator._table) < 100
+
+
+# -- native histograms ------------------------------------------------------------------
+
+
+def _native_of(registry, name):
+    for metric in registry.collect():
+        for sample in metric.samples:
+            if sample.name == name and sample.native_histogram is not None:
+                return sample.native_histogram
+    return None
+
+
+def _expected_native(values, schema):
+    from prometheus_client.native_histogram import NativeHistogramState
+
+    state = NativeHistogramState(schema)
+    for v in values:
+        state.observe(v)
+    return state.snapshot()
+
+
+def test_native_histograms_merge_exactly_across_live_and_dead_processes(mpdir):
+    from prometheus_client.native_histogram import spans_to_buckets
+
+    histogram = Histogram("latency", "help", registry=None, native_histogram_bucket_factor=1.1)
+    parent_values = [0.001, 0.5, 0.5, 3.0, -2.0, 0.0]
+    child_values = [0.25, 0.5, 7.0, 1e-3]
+    for v in parent_values:
+        histogram.observe(v)
+    run_in_child(lambda: [histogram.observe(v) for v in child_values])  # dead: folded into the archive
+    # another program at a coarser resolution (its bucket limit halves it), alive while scraped
+    coarse_values = [0.3 * 1.07 ** i for i in range(40)]
+    program = textwrap.dedent("""
+        import sys
+        from prometheus_client import Histogram
+        coarse = Histogram("latency", "help", native_histogram_bucket_factor=1.1,
+                           native_histogram_max_bucket_number=8)
+        for v in %r:
+            coarse.observe(v)
+        print(coarse._native.schema, flush=True)
+        sys.stdin.read()
+    """ % (coarse_values,))
+    process = subprocess.Popen([sys.executable, "-c", program], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               env=dict(os.environ, PROMETHEUS_MULTIPROC_DIR=mpdir), text=True)
+    coarse_schema = int(process.stdout.readline())
+    try:
+        assert coarse_schema < 3
+        merged = _native_of(scrape(mpdir), "latency")
+        everything = parent_values + child_values + coarse_values
+        expected = _expected_native(everything, coarse_schema)
+        assert merged.schema == coarse_schema
+        assert merged.count_value == len(everything)
+        assert merged.sum_value == pytest.approx(sum(everything))
+        assert merged.zero_count == expected.zero_count
+        assert spans_to_buckets(merged.pos_spans, merged.pos_deltas) == spans_to_buckets(
+            expected.pos_spans, expected.pos_deltas)
+        assert spans_to_buckets(merged.neg_spans, merged.neg_deltas) == spans_to_buckets(
+            expected.neg_spans, expected.neg_deltas)
+        # the classic view of a native-only histogram: +Inf bucket, _count, _sum
+        registry = scrape(mpdir)
+        assert registry.get_sample_value("latency_count") == len(everything)
+        assert registry.get_sample_value("latency_bucket", {"le": "+Inf"}) == len(everything)
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+    # after the coarse child died too, everything is in the archive, merged the same way
+    again = _native_of(scrape(mpdir), "latency")
+    assert again.count_value == len(everything) and again.schema == coarse_schema
+    assert spans_to_buckets(again.pos_spans, again.pos_deltas) == spans_to_buckets(
+        expected.pos_spans, expected.pos_deltas)
