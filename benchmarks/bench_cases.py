@@ -361,6 +361,23 @@ CASES: List[Case] = [
         target=3.0,
     ),
     Case(
+        name="native_histogram_observe",
+        title="native Histogram.observe(v) (factor 1.1) vs classic's classic observe",
+        # The classic client has no native histograms: its classic observe with
+        # the default buckets is the baseline the issue sets.
+        setup=_REG + (
+            "try:\n"
+            "    h = Histogram('bench_latency_seconds', 'h', registry=r, native_histogram_bucket_factor=1.1)\n"
+            "except TypeError:\n"
+            "    h = Histogram('bench_latency_seconds', 'h', registry=r)\n"
+            "import itertools\n"
+            "values = itertools.cycle([0.0003 * 1.37 ** i for i in range(40)])\n"
+            "nxt = values.__next__\n"
+        ),
+        stmt="h.observe(nxt())",
+        target=1.0,
+    ),
+    Case(
         name="labels_inc",
         title="counter.labels('a','b').inc(), existing child",
         setup=_REG + (
