@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 .PHONY: demo test bench clean
 
 demo: .venv/bin/python
-	.venv/bin/python examples/three_step_demo.py
+	.venv/bin/python -m prometheus_client demo
 
 test:
 	PYTHON=$(PYTHON) bash scripts/test.sh
