@@ -548,6 +548,23 @@ CASES: List[Case] = [
         ],
         default=False,
     ),
+    Case(
+        name="protobuf_10k_vs_classic_text",
+        title="protobuf exposition of 10k series vs classic's text exposition of them",
+        # The classic client has no protobuf encoder: its text generate_latest
+        # of the same registry is the baseline the issue sets.
+        setup=_COUNTER_10K + (
+            "try:\n"
+            "    from prometheus_client.encoders.protobuf import generate_latest as expose\n"
+            "except ImportError:\n"
+            "    from prometheus_client import generate_latest as expose\n"
+        ),
+        stmt="expose(r)",
+        target=1.0,
+        kind="macro",
+        unroll=1,
+        gc=True,
+    ),
     # --- HTTP ------------------------------------------------------------------
     Case(
         name="http_scrape_10k",
