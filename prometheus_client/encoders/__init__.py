@@ -6,6 +6,9 @@ One module per format, plus content negotiation:
   (``generate_latest``; 0.0.4 shape, 1.0.0 name escaping);
 * :mod:`prometheus_client.openmetrics.exposition` -- OpenMetrics 1.0.0 and
   2.0.0 (kept at its public module path);
+* :mod:`prometheus_client.encoders.protobuf` -- the delimited protobuf
+  ``MetricFamily`` exposition (native histograms; served when the scraper
+  asks for it), and its decoder;
 * :mod:`prometheus_client.encoders.negotiation` -- Accept / Accept-Encoding
   to (encoder, content type, gzip);
 * :mod:`prometheus_client.encoders._escaping` -- name, label and HELP
