@@ -23,6 +23,7 @@ import urllib.request
 from typing import List, Optional, Tuple
 
 from . import CommandError
+from ._arguments import checked
 from ._exposition import (
     ERROR,
     FORMAT_NAMES,
@@ -112,14 +113,8 @@ def add_parser(commands: "argparse._SubParsersAction") -> None:
     parser.set_defaults(run=run)
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text) from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("%r is not a positive number of seconds" % text)
-    return value
+_positive_seconds = checked(float, "a number of seconds", lambda seconds: 0 < seconds < float("inf"),
+                            "%r is not a positive number of seconds")
 
 
 # -- reading -----------------------------------------------------------------------

@@ -34,6 +34,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import CommandError
+from ._arguments import checked
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -73,34 +74,10 @@ def add_parser(commands: "argparse._SubParsersAction") -> None:
     parser.set_defaults(run=run)
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a port number" % text) from None
-    if not 0 < port <= 65535:
-        raise argparse.ArgumentTypeError("%d is not a port number (1-65535)" % port)
-    return port
-
-
-def _workers(text: str) -> int:
-    try:
-        workers = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number of workers" % text) from None
-    if not 1 <= workers <= 64:
-        raise argparse.ArgumentTypeError("choose between 1 and 64 workers")
-    return workers
-
-
-def _duration(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text) from None
-    if not 0 <= seconds < float("inf"):
-        raise argparse.ArgumentTypeError("the duration must be 0 (no limit) or a positive number of seconds")
-    return seconds
+_port = checked(int, "a port number", lambda port: 0 < port <= 65535, "%d is not a port number (1-65535)")
+_workers = checked(int, "a number of workers", lambda workers: 1 <= workers <= 64, "choose between 1 and 64 workers")
+_duration = checked(float, "a number of seconds", lambda seconds: 0 <= seconds < float("inf"),
+                    "the duration must be 0 (no limit) or a positive number of seconds")
 
 
 # -- the parent: socket, workers, traffic, progress ------------------------------------

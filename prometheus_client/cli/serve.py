@@ -36,6 +36,7 @@ import threading
 from typing import Any
 
 from . import CommandError
+from ._arguments import checked
 
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 9097
@@ -83,14 +84,7 @@ def add_parser(commands: "argparse._SubParsersAction") -> None:
     parser.set_defaults(run=run)
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a port number" % text) from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError("%d is not a port number (0-65535)" % port)
-    return port
+_port = checked(int, "a port number", lambda port: 0 <= port <= 65535, "%d is not a port number (0-65535)")
 
 
 def _validate(options: argparse.Namespace) -> None:
