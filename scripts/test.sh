@@ -49,6 +49,16 @@ other_pythons() {
 
 log "setting up .venv ($("$DEFAULT_PYTHON" --version))"
 make_venv .venv "$DEFAULT_PYTHON" test
+# The integrations of tests/integrations, installed after our package so
+# that it satisfies their prometheus-client requirement (the classic client
+# is never pulled in; checked below).
+.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/integrations/requirements.txt
+.venv/bin/python - <<'PY'
+import importlib.metadata, os, prometheus_client
+version = importlib.metadata.version("prometheus-client")
+assert version.endswith("+cleanroom"), "the classic client was installed: %s" % version
+assert os.path.dirname(prometheus_client.__file__) == os.path.abspath("prometheus_client"), prometheus_client.__file__
+PY
 bash scripts/install-peers.sh  # the real peers of tests/peers (Debian packages)
 
 log "setting up .venv-classic (the classic client 0.26.0, black-box oracle)"
@@ -59,7 +69,7 @@ fi
 export PROMETHEUS_CLASSIC_PYTHON="$PWD/.venv-classic/bin/python"
 
 log "full suite, compiled slots"
-PROMETHEUS_CLIENT_EXPECT_COMPILED=1 .venv/bin/python -m pytest -q $PYTEST_ARGS
+PROMETHEUS_CLIENT_REQUIRE_INTEGRATIONS=1 PROMETHEUS_CLIENT_EXPECT_COMPILED=1 .venv/bin/python -m pytest -q $PYTEST_ARGS
 
 log "unit tests, pure-Python slots"
 PROMETHEUS_CLIENT_PURE_PYTHON=1 .venv/bin/python -m pytest -q -m "not slow" $PYTEST_ARGS
