@@ -197,7 +197,7 @@ def sha(data):
 def sorted_sha(data):
     # The classic client emits series in the directory's listing order,
     # which the file system chooses; compare the lines, not their order.
-    return sha(b"\n".join(sorted(data.split(b"\n"))))
+    return sha(b"\\n".join(sorted(data.split(b"\\n"))))
 
 def write_series(first, count):
     r = CollectorRegistry()
