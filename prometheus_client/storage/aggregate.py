@@ -712,21 +712,32 @@ def _merged_native(processes: Dict[int, Dict[str, int]], value: Callable[[int], 
 
 
 class _Layout:
-    """Every family's shape over the whole table; rebuilt when the table grows."""
+    """Every family's shape over the whole table; extended as the table grows.
 
-    def __init__(self, table: _SeriesTable) -> None:
-        self.size = len(table)
-        shapes: Dict[str, _FamilyShape] = {}
+    Series ids only ever get appended, so a layout is extended with the new
+    ids rather than rebuilt; only the histograms they touch are re-sorted.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._shapes: Dict[str, _FamilyShape] = {}
+        self.shapes: List[_FamilyShape] = []
+
+    def extend(self, table: _SeriesTable) -> None:
         kinds, kind_of, labelvalues, pids = table.kinds, table.kind_of, table.labelvalues, table.pid
-        for sid in range(len(table)):
+        shapes = self._shapes
+        touched = {}
+        for sid in range(self.size, len(table)):
             kind = kinds[kind_of[sid]]
             shape = shapes.get(kind.family)
             if shape is None:
                 shape = shapes[kind.family] = _FamilyShape(kind)
+                self.shapes.append(shape)
             shape.add(sid, kind, labelvalues[sid], pids[sid])
-        for shape in shapes.values():
+            touched[kind.family] = shape
+        for shape in touched.values():
             shape.finish()
-        self.shapes = list(shapes.values())
+        self.size = len(table)
 
     def families(self, readings: "_Readings", accumulate: bool) -> Tuple[List[Metric], List[Metric]]:
         """(families, group-report families) with this scrape's values."""
@@ -795,7 +806,9 @@ class DirectoryAggregator:
             readings = _Readings(len(table))
             for state, mapping in loaded:
                 readings.read_file(state, mapping, table)
-            return _Layout(table).families(readings, accumulate)[0]
+            layout = _Layout()
+            layout.extend(table)
+            return layout.families(readings, accumulate)[0]
         finally:
             for state, _ in loaded:
                 state.close()
@@ -823,8 +836,10 @@ class DirectoryAggregator:
             if state.name not in archive.absorbed:
                 readings.read_file(state, mapping, table)
         readings.read_archive(archive, table)
-        if self._layout is None or self._layout.size != len(table):
-            self._layout = _Layout(table)
+        if self._layout is None:
+            self._layout = _Layout()
+        if self._layout.size != len(table):
+            self._layout.extend(table)
         families, group_families = self._layout.families(readings, accumulate=True)
         if self.skipped_files_total:
             families.append(

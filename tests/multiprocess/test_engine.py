@@ -693,3 +693,20 @@ def test_native_histograms_merge_exactly_across_live_and_dead_processes(mpdir):
     assert again.count_value == len(everything) and again.schema == coarse_schema
     assert spans_to_buckets(again.pos_spans, again.pos_deltas) == spans_to_buckets(
         expected.pos_spans, expected.pos_deltas)
+
+
+def test_series_appearing_between_scrapes_join_their_families_in_order(mpdir):
+    histogram = Histogram("h", "help", ["k"], registry=None, buckets=[1, 5])
+    histogram.labels("a").observe(3)
+    registry = scrape(mpdir)
+    assert registry.get_sample_value("h_count", {"k": "a"}) == 1.0
+    histogram.labels("b").observe(0.5)
+    run_in_child(lambda: histogram.labels("a").observe(0.5))
+    text = generate_latest(registry).decode()
+    lines = [line for line in text.splitlines() if line.startswith("h_")]
+    assert lines == [
+        'h_sum{k="a"} 3.5', 'h_bucket{k="a",le="1.0"} 1.0', 'h_bucket{k="a",le="5.0"} 2.0',
+        'h_bucket{k="a",le="+Inf"} 2.0', 'h_count{k="a"} 2.0',
+        'h_sum{k="b"} 0.5', 'h_bucket{k="b",le="1.0"} 1.0', 'h_bucket{k="b",le="5.0"} 1.0',
+        'h_bucket{k="b",le="+Inf"} 1.0', 'h_count{k="b"} 1.0',
+    ]
