@@ -627,7 +627,7 @@ class _FamilyShape:
         samples: List[Sample] = []
         append = samples.append
         for labels, processes in self.natives.values():
-            merged = _merged_native(processes, value)
+            merged = _merged_native(processes, value, exemplars)
             if merged is not None:
                 append(_new_tuple(Sample, (self.name, labels, None, None, None, merged)))
         for sample, labels, sid in self.plain:
@@ -694,10 +694,14 @@ def _whole(number: float) -> Any:
     return int(number) if number.is_integer() else number
 
 
-def _merged_native(processes: Dict[int, Dict[str, int]], value: Callable[[int], Optional[float]]
-                   ) -> Optional[NativeHistogram]:
+def _merged_native(processes: Dict[int, Dict[str, int]], value: Callable[[int], Optional[float]],
+                   exemplars: Dict[int, Exemplar]) -> Optional[NativeHistogram]:
     histograms = []
+    newest: Optional[Exemplar] = None
     for cells in processes.values():
+        exemplar = exemplars.get(cells.get(COUNT_KEY, -1))
+        if exemplar is not None and (newest is None or (exemplar.timestamp or 0.0) >= (newest.timestamp or 0.0)):
+            newest = exemplar
         numbers = {}
         for key, sid in cells.items():
             number = value(sid)
@@ -708,7 +712,8 @@ def _merged_native(processes: Dict[int, Dict[str, int]], value: Callable[[int], 
             histograms.append(histogram)
     if not histograms:
         return None
-    return histograms[0] if len(histograms) == 1 else merge_native_histograms(histograms)
+    merged = histograms[0] if len(histograms) == 1 else merge_native_histograms(histograms)
+    return merged if newest is None else merged._replace(nh_exemplars=(newest,))
 
 
 class _Layout:

@@ -710,3 +710,31 @@ def test_series_appearing_between_scrapes_join_their_families_in_order(mpdir):
         'h_sum{k="b"} 0.5', 'h_bucket{k="b",le="1.0"} 1.0', 'h_bucket{k="b",le="5.0"} 1.0',
         'h_bucket{k="b",le="+Inf"} 1.0', 'h_count{k="b"} 1.0',
     ]
+
+
+def test_native_histogram_exemplars_newest_across_processes(mpdir):
+    histogram = Histogram("nx", "help", registry=None, native_histogram_bucket_factor=1.1)
+    run_in_child(lambda: histogram.observe(0.2, {"trace_id": "child"}))
+    time.sleep(0.01)
+    histogram.observe(0.4, {"trace_id": "parent"})
+    go_r, go_w = os.pipe()
+    ready_r, ready_w = os.pipe()
+
+    def live_child():
+        os.close(go_w)
+        time.sleep(0.01)
+        histogram.observe(0.8, {"trace_id": "live"})
+        os.write(ready_w, b".")
+        os.read(go_r, 1)
+
+    pid = run_in_child(live_child, wait=False)
+    os.close(go_r)
+    assert os.read(ready_r, 1) == b"."
+    try:
+        native = _native_of(scrape(mpdir), "nx")
+        assert native.count_value == 3
+        assert [e.labels for e in native.nh_exemplars] == [{"trace_id": "live"}]
+        assert native.nh_exemplars[0].value == 0.8 and native.nh_exemplars[0].timestamp is not None
+    finally:
+        os.close(go_w)
+        os.waitpid(pid, 0)
