@@ -81,22 +81,28 @@ class Cell:
         handler, a GC callback) only queues its amount; the interrupted call
         adds it before returning, so no increment is lost.
         """
-        amount = _as_double(amount)
+        kind = type(amount)
+        if kind is not float:
+            amount = float(amount) if kind is int else _as_double(amount)
         with self._lock:
             if self._adding:
                 self._interrupting.append(amount)
                 return
             self._adding = True
             try:
-                while True:
+                if self._view is None:
+                    self._value += amount
+                else:
+                    view, offset = self._view, self._offset
+                    _DOUBLE.pack_into(view, offset, _DOUBLE.unpack_from(view, offset)[0] + amount)
+                interrupting = self._interrupting
+                while interrupting:  # increments queued by calls that interrupted this one
+                    amount = interrupting.pop()
                     if self._view is None:
                         self._value += amount
                     else:
                         view, offset = self._view, self._offset
                         _DOUBLE.pack_into(view, offset, _DOUBLE.unpack_from(view, offset)[0] + amount)
-                    if not self._interrupting:
-                        break
-                    amount = self._interrupting.pop()
             finally:
                 self._adding = False
 
