@@ -26,8 +26,8 @@ Conventions a sample can use (on its first line):
   sample reads from the environment variable named in ``PEERS``
   (``PUSHGATEWAY_ADDRESS``). When that is not set, a Pushgateway is started
   here if its binary is installed (``scripts/install-peers.sh``); otherwise
-  the sample is skipped. Graphite samples run only with ``GRAPHITE_ADDRESS``
-  set.
+  the sample is skipped. Graphite samples use ``GRAPHITE_ADDRESS``, else
+  the real carbon-cache of the peer tests (skipped when not installed).
 
 The samples take about half a minute in all, hence ``slow``.
 
@@ -52,9 +52,11 @@ import textwrap
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
+
+from tests.peers.conftest import carbon  # noqa: F401  (the real carbon-cache, started on demand)
 
 REPO = Path(__file__).resolve().parent.parent
 DOC_FILES = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
@@ -191,12 +193,14 @@ class Peers:
     A Pushgateway is started on 127.0.0.1 (once per session, on a free port)
     when its binary is installed; it is identified by its own persistence
     file before use, so a server of another session on the same port is
-    never mistaken for it. Graphite is only used when ``GRAPHITE_ADDRESS``
-    is set.
+    never mistaken for it. For Graphite, the real carbon-cache of the peer
+    tests is started (``tests/peers/conftest.py``) when it is installed.
     """
 
-    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory,
+                 start_graphite: Optional[Callable[[], Optional[str]]] = None) -> None:
         self._tmp_path_factory = tmp_path_factory
+        self._start_graphite = start_graphite or (lambda: None)
         self._addresses: Dict[str, Optional[str]] = {}
         self._processes: List[subprocess.Popen] = []
 
@@ -205,7 +209,7 @@ class Peers:
         if configured:
             return configured
         if name not in self._addresses:
-            self._addresses[name] = self._start_pushgateway() if name == "pushgateway" else None
+            self._addresses[name] = self._start_pushgateway() if name == "pushgateway" else self._start_graphite()
         return self._addresses[name]
 
     def _start_pushgateway(self) -> Optional[str]:
@@ -247,8 +251,13 @@ class Peers:
 
 
 @pytest.fixture(scope="session")
-def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers]:
-    started = Peers(tmp_path_factory)
+def peers(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Peers]:
+    def start_graphite() -> Optional[str]:
+        if shutil.which("carbon-cache") is None:
+            return None
+        return "127.0.0.1:%d" % request.getfixturevalue("carbon").port
+
+    started = Peers(tmp_path_factory, start_graphite)
     yield started
     started.close()
 
@@ -274,7 +283,7 @@ def _requirements(block: Block, peers: Peers) -> Dict[str, str]:
             assert variable is not None, f"{block.id}: unknown peer {name!r} (known: {sorted(PEERS)})"
             address = peers.address(name)
             if not address:
-                hint = " or install prometheus-pushgateway" if name == "pushgateway" else ""
+                hint = " or install prometheus-pushgateway" if name == "pushgateway" else " or install graphite-carbon"
                 pytest.skip(f"{block.id} needs a {name}: set {variable}{hint}")
             env[variable] = address
     return env
