@@ -21,11 +21,9 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter as Tally
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,8 +31,10 @@ from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from prometheus_client.parser import text_string_to_metric_families
+from tests._processes import HOST, children_of, gunicorn_common_options, wait_for
+from tests._processes import cmdline as _cmdline
+from tests._processes import die_with_parent as _die_with_parent
 
-HOST = "127.0.0.1"
 APPS = Path(__file__).resolve().parent / "apps"
 START_TIMEOUT = 60.0  # two shared cores; three workers importing Django/FastAPI at once
 STOP_TIMEOUT = 10.0
@@ -43,60 +43,6 @@ LOG_TAIL = 4000
 
 
 # -- small utilities ------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: Callable[[], str] | str, interval: float = 0.02):
-    """Poll ``condition`` until it returns something truthy (returned), or fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            message = what() if callable(what) else what
-            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, message))
-        time.sleep(interval)
-        interval = min(interval * 1.5, 0.2)
-
-
-def children_of(pid: int) -> List[int]:
-    found: List[int] = []
-    try:
-        tasks = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return []
-    for task in tasks:
-        try:
-            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-                found.extend(int(p) for p in f.read().split())
-        except OSError:
-            pass
-    return sorted(set(found))
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
-
-
-def gunicorn_common_options() -> List[str]:
-    """Options for every gunicorn: no control socket in $HOME (gunicorn >= 24 has one)."""
-    try:
-        from gunicorn.config import KNOWN_SETTINGS
-    except ImportError:
-        return []
-    if any("--no-control-socket" in (setting.cli or ()) for setting in KNOWN_SETTINGS):
-        return ["--no-control-socket"]
-    return []
 
 
 def gunicorn_argv(app: str, port: int, workers: int, *extra: str, worker_class: str = "sync") -> List[str]:
@@ -114,16 +60,6 @@ def uvicorn_argv(app: str, port: int, workers: Optional[int] = None) -> List[str
     if workers:
         argv += ["--workers", str(workers)]
     return argv + [app]
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """SIGKILL the server's master if the test process itself dies (PR_SET_PDEATHSIG)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except Exception:
-        pass
 
 
 # -- HTTP -----------------------------------------------------------------------

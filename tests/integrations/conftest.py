@@ -20,7 +20,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pytest
 
-from ._harness import Server, free_port
+from tests._processes import free_port
+
+from ._harness import Server
 
 INSTALL_HINT = "pip install -r tests/integrations/requirements.txt"
 

@@ -15,7 +15,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,13 +25,17 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
+from tests._processes import HOST, children_of, free_port, wait_for
+from tests._processes import cmdline as _cmdline
+from tests._processes import die_with_parent as _die_with_parent
+from tests._processes import gunicorn_common_options as _gunicorn_common_options
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux (/proc, fork, flock)"),
 ]
 
 APPS = Path(__file__).resolve().parent / "apps"
-HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 
@@ -43,17 +46,6 @@ def _module_available(name: str) -> bool:
     except ImportError:
         return False
     return True
-
-
-def _gunicorn_common_options() -> List[str]:
-    """Options for every gunicorn started here: no shared control socket in $HOME (gunicorn >= 24)."""
-    try:
-        from gunicorn.config import KNOWN_SETTINGS
-    except ImportError:
-        return []
-    if any("--no-control-socket" in (setting.cli or ()) for setting in KNOWN_SETTINGS):
-        return ["--no-control-socket"]
-    return []
 
 
 needs_gunicorn = pytest.mark.skipif(not _module_available("gunicorn"), reason="gunicorn is not installed")
@@ -165,48 +157,6 @@ def pid_of(body: bytes) -> int:
     return int(match.group(1))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def children_of(pid: int) -> List[int]:
-    """The child pids of ``pid`` (via /proc/<pid>/task/*/children, else a /proc scan)."""
-    found: List[int] = []
-    try:
-        tasks = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return []
-    try:
-        for task in tasks:
-            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
-                found.extend(int(p) for p in f.read().split())
-        return sorted(set(found))
-    except OSError:
-        pass
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == pid:  # fields: state, ppid, ...
-            found.append(int(entry))
-    return sorted(found)
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
-
-
 def process_gone(pid: int) -> bool:
     """True once every thread of ``pid`` has exited (the process is gone or a zombie).
 
@@ -228,38 +178,11 @@ def process_gone(pid: int) -> bool:
     return True
 
 
-def wait_for(condition, timeout: float, what: str, interval: float = 0.02):
-    """Poll ``condition`` until truthy (returned) or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(interval)
-        interval = min(interval * 1.5, 0.2)
-
-
 def db_files(directory: Path) -> List[str]:
     return sorted(name for name in os.listdir(directory) if name.endswith(".db"))
 
 
 # -- servers --------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """In the server's master, before exec: SIGKILL it if the test process dies.
-
-    Its workers notice the orphaning themselves (gunicorn) or are killed by
-    the fixture's finalizer; this only covers a test run that is itself killed.
-    """
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 class Server:
