@@ -80,6 +80,21 @@ def is_legacy_metric_name(name: str) -> bool:
     return bool(name) and _LEGACY_METRIC_NAME_RE.match(name) is not None
 
 
+def sample_name(name: str, labels: Dict[str, str]) -> str:
+    """The name of a sample written ``name{labels}``: ``name``, or the
+    ``__name__`` label (taken out of ``labels``) when ``name`` is empty.
+
+    Raises ValueError when there is neither, or both.
+    """
+    if not name:
+        if '__name__' not in labels:
+            raise ValueError
+        return labels.pop('__name__')
+    if '__name__' in labels:
+        raise ValueError('metric name specified more than once')
+    return name
+
+
 def is_character_escaped(text: str, position: int) -> bool:
     """True if the character at ``position`` follows an odd run of backslashes."""
     backslashes = 0

@@ -16,7 +16,6 @@ them into a 500 response).
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 from typing import Any, Awaitable, Callable, Dict, Iterable, Tuple
 from urllib.parse import parse_qs
@@ -58,6 +57,10 @@ def make_asgi_app(registry: Collector = REGISTRY, disable_compression: bool = Fa
         Exception: whatever rendering raises.
     """
 
+    # Imported here, not with the package: programs that never serve ASGI
+    # (sync workers, batch jobs) do not pay for loading asyncio.
+    from asyncio import get_running_loop
+
     async def prometheus_app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get('type') != 'http':
             raise AssertionError(f"prometheus_client ASGI app only serves 'http' scopes, not {scope.get('type')!r}")
@@ -69,7 +72,7 @@ def make_asgi_app(registry: Collector = REGISTRY, disable_compression: bool = Fa
         message = await receive()
         if message.get('type') != 'http.request':
             return
-        status, headers, body = await asyncio.get_running_loop().run_in_executor(
+        status, headers, body = await get_running_loop().run_in_executor(
             None,
             functools.partial(render, registry, accept_header, accept_encoding_header, params, disable_compression),
         )

@@ -109,14 +109,16 @@ def _label_names(labels: Optional[Sequence[str]], inline_value_given: bool) -> T
     return tuple(labels) if labels is not None else ()
 
 
-class UnknownMetricFamily(Metric):
-    """Custom-collector helper for a family of type ``unknown`` (untyped)."""
+class _PlainValueFamily(Metric):
+    """A family whose series are one sample named like the family (gauge, unknown)."""
+
+    _family_type = ''
 
     def __init__(self, name: str, documentation: str, value: Optional[float] = None,
                  labels: Optional[Sequence[str]] = None, unit: str = ''):
         """Raises ValueError when both ``value`` and ``labels`` are given,
         or for an invalid name (see ``Metric``)."""
-        Metric.__init__(self, name, documentation, 'unknown', unit)
+        Metric.__init__(self, name, documentation, self._family_type, unit)
         self._labelnames = _label_names(labels, value is not None)
         if value is not None:
             self.add_metric([], value)
@@ -128,6 +130,12 @@ class UnknownMetricFamily(Metric):
         ``labels`` are the label values, zipped with the family's label names.
         """
         self.samples.append(Sample(self.name, dict(zip(self._labelnames, labels)), value, timestamp))
+
+
+class UnknownMetricFamily(_PlainValueFamily):
+    """Custom-collector helper for a family of type ``unknown`` (untyped)."""
+
+    _family_type = 'unknown'
 
 
 # Older name of the same class (same object).
@@ -170,25 +178,10 @@ class CounterMetricFamily(Metric):
                                        created, timestamp))
 
 
-class GaugeMetricFamily(Metric):
+class GaugeMetricFamily(_PlainValueFamily):
     """Custom-collector helper for a family of type ``gauge``."""
 
-    def __init__(self, name: str, documentation: str, value: Optional[float] = None,
-                 labels: Optional[Sequence[str]] = None, unit: str = ''):
-        """Raises ValueError when both ``value`` and ``labels`` are given,
-        or for an invalid name (see ``Metric``)."""
-        Metric.__init__(self, name, documentation, 'gauge', unit)
-        self._labelnames = _label_names(labels, value is not None)
-        if value is not None:
-            self.add_metric([], value)
-
-    def add_metric(self, labels: Sequence[str], value: float,
-                   timestamp: Optional[Union[Timestamp, float]] = None) -> None:
-        """Add one series: a sample named like the family.
-
-        ``labels`` are the label values, zipped with the family's label names.
-        """
-        self.samples.append(Sample(self.name, dict(zip(self._labelnames, labels)), value, timestamp))
+    _family_type = 'gauge'
 
 
 class SummaryMetricFamily(Metric):

@@ -593,33 +593,26 @@ class NativeHistogramState:
             self._sum.inc(value)  # first: a non-number fails before anything changed
             self._count.inc(1.0)
             if value > self._zero_threshold:
-                if value <= MAX_FLOAT:
-                    frac, exp = _frexp(value)
-                    index = bisect_left(self._table, frac) + (exp - 1) * self._per_octave
-                    if self._shift:
-                        index = -((-index) >> self._shift)
-                else:
-                    index = self._overflow_index
-                cell = self._positive.get(index)
-                if cell is None:
-                    self._add_bucket(self._positive, POSITIVE_PREFIX, index, value)
-                else:
-                    cell.inc(1.0)
+                buckets, prefix, magnitude = self._positive, POSITIVE_PREFIX, value
             elif value < self._negative_zero_threshold:
-                if value >= -MAX_FLOAT:
-                    frac, exp = _frexp(-value)
+                buckets, prefix, magnitude = self._negative, NEGATIVE_PREFIX, -value
+            else:
+                buckets = None
+                if value == value:  # not NaN: NaN is in count and sum only
+                    self._zero_count.inc(1.0)
+            if buckets is not None:
+                if magnitude <= MAX_FLOAT:
+                    frac, exp = _frexp(magnitude)
                     index = bisect_left(self._table, frac) + (exp - 1) * self._per_octave
                     if self._shift:
                         index = -((-index) >> self._shift)
                 else:
                     index = self._overflow_index
-                cell = self._negative.get(index)
+                cell = buckets.get(index)
                 if cell is None:
-                    self._add_bucket(self._negative, NEGATIVE_PREFIX, index, value)
+                    self._add_bucket(buckets, prefix, index, value)
                 else:
                     cell.inc(1.0)
-            elif value == value:  # not NaN: NaN is in count and sum only
-                self._zero_count.inc(1.0)
         finally:
             self._busy = False
         if self._deferred:

@@ -116,12 +116,7 @@ def _parse_sample(text: str) -> Sample:
     name = text[:label_start].strip()
     label_end = label_start + _next_unquoted_char(text[label_start:], '}')
     labels = parse_labels(text[label_start + 1:label_end], False)
-    if not name:
-        if '__name__' not in labels:
-            raise ValueError
-        name = labels.pop('__name__')
-    elif '__name__' in labels:
-        raise ValueError('metric name specified more than once')
+    name = _lexer.sample_name(name, labels)
     value, timestamp = _parse_value_and_timestamp(text[label_end + 1:])
     return Sample(name, labels, value, timestamp)
 

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
+from ..encoders._escaping import escape_label_value
+
 TEXT = "text"
 OPENMETRICS = "openmetrics"
 PROTOBUF = "protobuf"
@@ -112,13 +114,9 @@ def render_value(value: float) -> str:
     return repr(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
 def series_text(name: str, labels: Iterable[Tuple[str, str]]) -> str:
     """``name{a="b",...}`` as it would be written (no braces when no labels)."""
-    pairs = ",".join('%s="%s"' % (key, _escape(value)) for key, value in labels)
+    pairs = ",".join('%s="%s"' % (key, escape_label_value(value)) for key, value in labels)
     return "%s{%s}" % (name, pairs) if pairs else name
 
 

@@ -242,12 +242,7 @@ def _parse_sample(text: str) -> Sample:
     name = text[:label_start]
     label_end = _next_unquoted_char(text, '}')
     labels = parse_labels(text[label_start + 1:label_end], True)
-    if not name:
-        if '__name__' not in labels:
-            raise ValueError
-        name = labels.pop('__name__')
-    elif '__name__' in labels:
-        raise ValueError('metric name specified more than once')
+    name = _lexer.sample_name(name, labels)
     value, timestamp, exemplar = _parse_remaining_text(text[label_end + 2:])
     return Sample(name, labels, value, timestamp, exemplar)
 

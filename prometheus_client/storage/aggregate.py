@@ -460,6 +460,13 @@ def _archive_key(identity: Identity, pid: int) -> tuple:
     return (identity, pid) if split_mode(identity[6])[0] == "all" else (identity, -1)
 
 
+def _newer(current: Optional[Exemplar], candidate: Exemplar) -> Exemplar:
+    """The newer of two exemplars (the candidate on a tie or without timestamps)."""
+    if current is None or (candidate.timestamp or 0.0) >= (current.timestamp or 0.0):
+        return candidate
+    return current
+
+
 def _double_view(mapping: Any) -> memoryview:
     view = memoryview(mapping)
     usable = len(view) - len(view) % 8
@@ -496,9 +503,7 @@ class _Readings:
             accumulator[0] = values[0]
 
     def keep_exemplar(self, sid: int, exemplar: Exemplar) -> None:
-        current = self.exemplars.get(sid)
-        if current is None or (exemplar.timestamp or 0.0) >= (current.timestamp or 0.0):
-            self.exemplars[sid] = exemplar
+        self.exemplars[sid] = _newer(self.exemplars.get(sid), exemplar)
 
     def read_file(self, state: _FileState, mapping: Any, table: _SeriesTable) -> None:
         kinds, kind_of = table.kinds, table.kind_of
@@ -595,7 +600,7 @@ class _FamilyShape:
             return
         if self.typ == "histogram" and kind.typ == "histogram":
             if kind.sample.endswith("_bucket") and labelnames and labelnames[-1] == "le":
-                entry = self._histogram(labelnames[:-1], labelvalues[:-1], pid)
+                entry = self._histogram(labelnames[:-1], labelvalues[:-1])
                 le = labelvalues[-1]
                 try:
                     bound = float(le)
@@ -604,14 +609,14 @@ class _FamilyShape:
                 entry[2].append((bound, labelset(dict(entry[0], le=le)), sid))
                 return
             if kind.sample == self.name + "_sum":
-                self._histogram(labelnames, labelvalues, pid)[1] = sid
+                self._histogram(labelnames, labelvalues)[1] = sid
                 return
         labels = labelset(zip(labelnames, labelvalues))
         if kind.per_pid:
             labels["pid"] = str(pid)
         self.plain.append((kind.sample, labels, sid))
 
-    def _histogram(self, labelnames: Tuple[str, ...], labelvalues: Tuple[str, ...], pid: int) -> list:
+    def _histogram(self, labelnames: Tuple[str, ...], labelvalues: Tuple[str, ...]) -> list:
         key = (labelnames, labelvalues)
         entry = self.histograms.get(key)
         if entry is None:
@@ -700,8 +705,8 @@ def _merged_native(processes: Dict[int, Dict[str, int]], value: Callable[[int], 
     newest: Optional[Exemplar] = None
     for cells in processes.values():
         exemplar = exemplars.get(cells.get(COUNT_KEY, -1))
-        if exemplar is not None and (newest is None or (exemplar.timestamp or 0.0) >= (newest.timestamp or 0.0)):
-            newest = exemplar
+        if exemplar is not None:
+            newest = _newer(newest, exemplar)
         numbers = {}
         for key, sid in cells.items():
             number = value(sid)
