@@ -461,6 +461,18 @@ def _tolerate(got: Dict[str, Any], want: Dict[str, Any], same_interpreter: bool 
                     g[1] = w[1]
 
 
+_SAMPLE_INT_VALUE_RE = re.compile(r"(Sample\(name=[^)]*?, value=)(-?[0-9]+)(?=, timestamp=)")
+
+
+def _float_sample_values(item: Any) -> Any:
+    """Sample reprs inside exception texts with int values shown as floats (see normalize)."""
+    if isinstance(item, str):
+        return _SAMPLE_INT_VALUE_RE.sub(lambda m: m.group(1) + repr(float(int(m.group(2)))), item)
+    if isinstance(item, list):
+        return [_float_sample_values(v) for v in item]
+    return item
+
+
 def normalize(result: Dict[str, Any]) -> Dict[str, Any]:
     """The representation both sides are compared in.
 
@@ -468,9 +480,16 @@ def normalize(result: Dict[str, Any]) -> Dict[str, Any]:
     ``collect()`` sample values compared as floats: the classic client keeps
     an int after ``Counter.reset()`` (``0``, then ``1``, ``2`` ... on
     ``inc()``) where a float-slot store reports ``0.0``; the exposition is the
-    same, so that is tolerated here (exposition bytes are compared exactly).
+    same, so that is tolerated here (exposition bytes are compared exactly),
+    also where an exception text shows the samples of a family.
     """
     result = json.loads(json.dumps(result))
+    for key in ("ops", "expo"):  # the same in exception texts that show samples
+        section = result.get(key)
+        if isinstance(section, list):
+            result[key] = [_float_sample_values(item) for item in section]
+        elif isinstance(section, dict):
+            result[key] = {k: _float_sample_values(v) for k, v in section.items()}
     families = result.get("collect")
     if isinstance(families, list) and all(isinstance(f, list) and len(f) == 5 for f in families):
         for family in families:
