@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 
@@ -67,12 +67,16 @@ def test_graphite_example(carbon: Carbon) -> None:
     program = replace_once(seed_block("GraphiteBridge(("), "('graphite.your.org', 2003)", repr(carbon.address))
     before = time.time()
     python_program(program)
-    info_dir = os.path.join(carbon.whisper_dir, "python_info")
-    carbon.peer.wait_until(lambda: os.path.isdir(info_dir), 20, "whisper files under python_info/")
-    implementation = os.path.join("python_info", "implementation")
-    files = []
-    for root, _, names in os.walk(os.path.join(carbon.whisper_dir, implementation)):
-        files.extend(os.path.relpath(os.path.join(root, n), carbon.whisper_dir) for n in names)
+    implementation = os.path.join(carbon.whisper_dir, "python_info", "implementation")
+
+    def whisper_files() -> List[str]:
+        # carbon makes the directories before it writes the file inside them
+        found = []
+        for root, _, names in os.walk(implementation):
+            found.extend(os.path.relpath(os.path.join(root, n), carbon.whisper_dir) for n in names)
+        return found
+
+    files = carbon.peer.wait_until(whisper_files, 20, "a whisper file under python_info/implementation/")
     assert len(files) == 1 and files[0].endswith(".wsp"), files
     points = carbon.wait_for_points([files[0], "process_cpu_seconds_total.wsp"], since=before - 2)
     assert [value for _, value in points[files[0]]] == [1.0]
