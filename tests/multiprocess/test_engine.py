@@ -385,7 +385,7 @@ def test_set_function_in_every_process(mpdir):
         gauge.set_function(lambda: 4)
         shared.refresh_callbacks()
         os.write(write_end, b"ready")
-        time.sleep(3)
+        time.sleep(600)  # until killed: alive for the whole scrape, however slow
 
     pid = run_in_child(child, wait=False)
     try:
@@ -412,7 +412,7 @@ def test_exemplars_newest_across_processes(mpdir, monkeypatch):
         counter.inc(2, {"trace_id": "child"})
         histogram.observe(5, {"trace_id": "child-big"})
         os.write(write_end, b"ready")
-        time.sleep(3)
+        time.sleep(600)  # until killed: alive for the whole scrape, however slow
 
     pid = run_in_child(child, wait=False)
     try:
@@ -435,9 +435,10 @@ GROUP_PROGRAM = textwrap.dedent(
     if pid == 0:
         os.close(read_end)
         extra = [open(os.devnull) for _ in range(20)]   # the child holds 20 more descriptors
-        time.sleep(1.5)  # other processes refresh their figures every second
+        from prometheus_client.storage import shared
+        shared.refresh_callbacks()  # what its refresher thread does every second
         os.write(write_end, b"x")
-        time.sleep(5)
+        time.sleep(600)  # until the parent kills it
         os._exit(0)
     os.close(write_end)
     os.read(read_end, 1)
