@@ -438,7 +438,7 @@ class Carbon:
             "for path in sys.argv[2:]:\n"
             "    try:\n"
             "        (start, end, step), values = whisper.fetch(path, since - 1)\n"
-            "    except FileNotFoundError:\n"
+            "    except Exception:  # not there yet, or carbon is still writing its header\n"
             "        continue\n"
             "    out[path] = [[start + i * step, v] for i, v in enumerate(values) if v is not None]\n"
             "print(json.dumps(out))\n"
@@ -466,6 +466,14 @@ class Carbon:
 
         with open(self.peer.log_path, encoding="utf-8", errors="replace") as f:
             return re.findall(r"wrote \d+ datapoints for (\S+)", f.read())
+
+    def wait_for_updates(self, names: List[str], timeout: float = 20) -> None:
+        """Poll until carbon has logged a write of every name (it logs after writing the file)."""
+        def logged() -> bool:
+            return set(names) <= set(self.updated_names())
+
+        self.peer.wait_until(logged, timeout, "update log lines for %s" % names,
+                             lambda: "logged: %s" % sorted(set(self.updated_names())))
 
 
 @pytest.fixture(scope="session")

@@ -79,7 +79,8 @@ def test_graphite_example(carbon: Carbon) -> None:
     files = carbon.peer.wait_until(whisper_files, 20, "a whisper file under python_info/implementation/")
     assert len(files) == 1 and files[0].endswith(".wsp"), files
     points = carbon.wait_for_points([files[0], "process_cpu_seconds_total.wsp"], since=before - 2)
-    assert [value for _, value in points[files[0]]] == [1.0]
+    # push() and the pusher's first push may fall in two different seconds
+    assert {value for _, value in points[files[0]]} == {1.0}
     assert points["process_cpu_seconds_total.wsp"][0][1] >= 0
 
 
