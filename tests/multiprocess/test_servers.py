@@ -541,10 +541,18 @@ PATHS = ["/a", "/b", "/c"]
 )
 def test_gunicorn_workers_exact_totals_no_duplicates(servers, mpdir, worker_class, extra):
     server = servers.gunicorn(mpdir, 3, *extra, worker_class=worker_class)
-    traffic = Traffic(server.port, PATHS, threads=8, total=300).run()
-    assert not traffic.failures, traffic.failures[:5]
-    assert traffic.acknowledged_total == 300
-    assert len(traffic.pids) >= 2, "the traffic should have reached several workers: %r" % traffic.pids
+    # Rounds of 300 (100 per path) until several workers answered: the worker
+    # that booted first, or a gthread worker's pool, can take a whole round.
+    acknowledged, pids = Tally(), Tally()
+    for rounds in range(1, 11):
+        traffic = Traffic(server.port, PATHS, threads=8, total=300).run()
+        assert not traffic.failures, traffic.failures[:5]
+        assert traffic.acknowledged_total == 300
+        acknowledged.update(traffic.acknowledged)
+        pids.update(traffic.pids)
+        if len(pids) >= 2:
+            break
+    assert len(pids) >= 2, "the traffic should have reached several workers: %r" % pids
 
     # Whichever worker answers the scrape shows the same, exact view. (Sequential
     # requests tend to stick to one sync worker: scrape 3 at a time.)
@@ -554,9 +562,9 @@ def test_gunicorn_workers_exact_totals_no_duplicates(servers, mpdir, worker_clas
     for scrape in scrapes:
         scrape.assert_no_duplicates()
         assert scrape.series("app_") == scrapes[0].series("app_")
-        assert_request_totals(scrape, traffic.acknowledged)
-        assert {l["path"]: v for l, v in scrape.matching("app_requests_total")} == {p: 100.0 for p in PATHS}
-        assert scrape.value("app_latency_seconds_count") == 300.0
+        assert_request_totals(scrape, acknowledged)
+        assert {l["path"]: v for l, v in scrape.matching("app_requests_total")} == {p: 100.0 * rounds for p in PATHS}
+        assert scrape.value("app_latency_seconds_count") == 300.0 * rounds
         assert scrape.value("app_in_progress") == 0.0
         assert scrape.types["app_requests_total"] == "counter"
         assert scrape.types["app_in_progress"] == "gauge"
@@ -575,7 +583,7 @@ def test_gunicorn_workers_exact_totals_no_duplicates(servers, mpdir, worker_clas
     assert after.value("app_in_progress") == 0.0
     assert after.value("app_requests_total", path="/slow?s=2") is None  # PATH_INFO has no query
     assert after.value("app_requests_total", path="/slow") == 2.0
-    assert after.value("app_latency_seconds_count") == 302.0
+    assert after.value("app_latency_seconds_count") == 300.0 * rounds + 2
     assert len(db_files(mpdir)) <= 3
     server.assert_no_tracebacks()
 
