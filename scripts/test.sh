@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 DEFAULT_PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 PYTEST_ARGS=${PYTEST_ARGS:-}
 
-log() { printf '\n==> %s\n' "$*"; }
+log() { printf '\n==> [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 make_venv() {  # make_venv DIR PYTHON EXTRAS
     local dir=$1 python=$2 extras=$3
@@ -81,3 +81,5 @@ for py in $(other_pythons); do
     PROMETHEUS_CLIENT_EXPECT_COMPILED=1 ".venv-py$version/bin/python" -m pytest -q -m "not slow" $PYTEST_ARGS
     PROMETHEUS_CLIENT_PURE_PYTHON=1 ".venv-py$version/bin/python" -m pytest -q -m "not slow" $PYTEST_ARGS
 done
+
+log "done"
