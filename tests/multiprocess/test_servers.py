@@ -477,6 +477,29 @@ class Scraper:
         assert not self._thread.is_alive()
 
 
+PATHS = ["/a", "/b", "/c"]
+
+
+def traffic_reaching_workers(server: Server, workers: int, threads: int, per_round: int,
+                             max_rounds: int) -> Tuple[Tally, int]:
+    """Send rounds of ``per_round`` requests over PATHS until ``workers`` distinct
+    workers have answered; return the acknowledged requests per path and the
+    number of rounds. A round is a multiple of len(PATHS), so each path gets
+    the same number of requests per round.
+    """
+    assert per_round % len(PATHS) == 0, per_round
+    acknowledged, pids = Tally(), Tally()
+    for rounds in range(1, max_rounds + 1):
+        traffic = Traffic(server.port, PATHS, threads=threads, total=per_round).run()
+        assert not traffic.failures, traffic.failures[:5]
+        assert traffic.acknowledged_total == per_round
+        acknowledged.update(traffic.acknowledged)
+        pids.update(traffic.pids)
+        if len(pids) >= workers:
+            return acknowledged, rounds
+    raise AssertionError("the traffic should have reached %d workers: %r" % (workers, pids))
+
+
 def scrape_from_several_workers(server: Server, concurrency: int, rounds: int = 30) -> List[Scrape]:
     """Scrape ``concurrency`` at a time until at least two workers have answered (or ``rounds`` rounds)."""
     scrapes: List[Scrape] = []
@@ -529,9 +552,6 @@ def assert_request_totals(scrape: Scrape, acknowledged: Tally, slack: int = 0) -
     assert scrape.value("app_latency_seconds_sum") > 0
 
 
-PATHS = ["/a", "/b", "/c"]
-
-
 # -- 1. gunicorn, 3 workers (sync; gthread too) --------------------------------------------------
 
 
@@ -541,18 +561,8 @@ PATHS = ["/a", "/b", "/c"]
 )
 def test_gunicorn_workers_exact_totals_no_duplicates(servers, mpdir, worker_class, extra):
     server = servers.gunicorn(mpdir, 3, *extra, worker_class=worker_class)
-    # Rounds of 300 (100 per path) until several workers answered: the worker
-    # that booted first, or a gthread worker's pool, can take a whole round.
-    acknowledged, pids = Tally(), Tally()
-    for rounds in range(1, 11):
-        traffic = Traffic(server.port, PATHS, threads=8, total=300).run()
-        assert not traffic.failures, traffic.failures[:5]
-        assert traffic.acknowledged_total == 300
-        acknowledged.update(traffic.acknowledged)
-        pids.update(traffic.pids)
-        if len(pids) >= 2:
-            break
-    assert len(pids) >= 2, "the traffic should have reached several workers: %r" % pids
+    # The worker that booted first, or a gthread worker's pool, can take a whole round.
+    acknowledged, rounds = traffic_reaching_workers(server, 2, threads=8, per_round=300, max_rounds=10)
 
     # Whichever worker answers the scrape shows the same, exact view. (Sequential
     # requests tend to stick to one sync worker: scrape 3 at a time.)
@@ -722,17 +732,7 @@ def test_gunicorn_restart_without_wiping(servers, mpdir):
 @needs_uvicorn
 def test_uvicorn_workers_exact_totals(servers, mpdir):
     server = servers.uvicorn(mpdir, 2)
-    acknowledged: Tally = Tally()
-    pids: Tally = Tally()
-    for _ in range(5):  # until both workers have served (almost always the first batch)
-        traffic = Traffic(server.port, PATHS, threads=6, total=240).run()
-        assert not traffic.failures, traffic.failures[:5]
-        assert traffic.acknowledged_total == 240
-        acknowledged.update(traffic.acknowledged)
-        pids.update(traffic.pids)
-        if len(pids) >= 2:
-            break
-    assert len(pids) == 2, "both uvicorn workers should have served: %r" % pids
+    acknowledged, _ = traffic_reaching_workers(server, 2, threads=6, per_round=240, max_rounds=5)
     requests = sum(acknowledged.values())
     scrape = assert_consistent_scrapes(server, 6)
     assert_request_totals(scrape, acknowledged)
