@@ -90,19 +90,16 @@ class Cell:
                 return
             self._adding = True
             try:
-                if self._view is None:
-                    self._value += amount
-                else:
-                    view, offset = self._view, self._offset
-                    _DOUBLE.pack_into(view, offset, _DOUBLE.unpack_from(view, offset)[0] + amount)
                 interrupting = self._interrupting
-                while interrupting:  # increments queued by calls that interrupted this one
-                    amount = interrupting.pop()
+                while True:
                     if self._view is None:
                         self._value += amount
                     else:
                         view, offset = self._view, self._offset
                         _DOUBLE.pack_into(view, offset, _DOUBLE.unpack_from(view, offset)[0] + amount)
+                    if not interrupting:
+                        break
+                    amount = interrupting.pop()  # queued by a call that interrupted this one
             finally:
                 self._adding = False
 
