@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import time
-from typing import Any, Callable, List, Union
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, List, Tuple, Union
 
 HOST = "127.0.0.1"
 
@@ -53,7 +55,21 @@ def children_of(pid: int) -> List[int]:
                 found.extend(int(p) for p in f.read().split())
         return sorted(set(found))
     except OSError:
-        pass
+        return _processes_where(_PPID, pid)
+
+
+def group_members(pgid: int) -> List[int]:
+    """The pids of the processes in process group ``pgid`` (zombies included)."""
+    return _processes_where(_PGRP, pgid)
+
+
+# Fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, ...
+_PPID, _PGRP = 1, 2
+
+
+def _processes_where(field: int, value: int) -> List[int]:
+    """The pids whose /proc/<pid>/stat ``field`` (counted after the command name) is ``value``."""
+    found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -62,8 +78,7 @@ def children_of(pid: int) -> List[int]:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:  # fields: state, ppid, ...
+        if int(stat[stat.rindex(")") + 2:].split()[field]) == value:
             found.append(int(entry))
     return sorted(found)
 
@@ -75,6 +90,24 @@ def cmdline(pid: int) -> bytes:
             return f.read()
     except OSError:
         return b""
+
+
+def worker_pids(master: int) -> List[int]:
+    """The workers of a pre-fork server: its master's children, multiprocessing's resource tracker excepted."""
+    return [pid for pid in children_of(master) if b"resource_tracker" not in cmdline(pid)]
+
+
+def start_server_process(argv: List[str], env: Dict[str, str], log_path: Path) -> Tuple["subprocess.Popen[bytes]", IO[bytes]]:
+    """Start ``argv`` in a session of its own, output appended to ``log_path``; return it and the open log.
+
+    It runs in the log's directory and is SIGKILLed if the test process dies.
+    """
+    log = open(log_path, "ab")
+    process = subprocess.Popen(
+        argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        cwd=str(log_path.parent), start_new_session=True, preexec_fn=die_with_parent,
+    )
+    return process, log
 
 
 def gunicorn_common_options() -> List[str]:

@@ -1,14 +1,15 @@
-"""Process helpers for the CLI tests: bounded reads of a child's output, free ports, pid checks."""
+"""Process helpers for the CLI tests: bounded reads of a child's output, pid checks (free_port from tests._processes)."""
 from __future__ import annotations
 
 import os
 import selectors
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
+
+from tests._processes import free_port  # noqa: F401  (re-exported)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,12 +51,6 @@ def read_until(stream, predicate, timeout: float) -> List[str]:
                 return lines
     finally:
         selector.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pid_alive(pid: int) -> bool:

@@ -31,9 +31,7 @@ from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 from prometheus_client.parser import text_string_to_metric_families
-from tests._processes import HOST, children_of, gunicorn_common_options, wait_for
-from tests._processes import cmdline as _cmdline
-from tests._processes import die_with_parent as _die_with_parent
+from tests._processes import HOST, gunicorn_common_options, start_server_process, wait_for, worker_pids
 
 APPS = Path(__file__).resolve().parent / "apps"
 START_TIMEOUT = 60.0  # two shared cores; three workers importing Django/FastAPI at once
@@ -251,11 +249,7 @@ class Server:
         full_env["PYTHONDONTWRITEBYTECODE"] = "1"
         full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(APPS), full_env.get("PYTHONPATH", "")) if p)
         full_env.update(env)
-        self._log = open(log_path, "ab")
-        self.process = subprocess.Popen(
-            argv, env=full_env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=str(log_path.parent), start_new_session=True, preexec_fn=_die_with_parent,
-        )
+        self.process, self._log = start_server_process(argv, full_env, log_path)
         self.pid = self.process.pid
 
     # diagnostics
@@ -274,7 +268,7 @@ class Server:
 
     def workers(self) -> List[int]:
         """Worker pids: the master's children (multiprocessing's resource tracker excepted)."""
-        return [pid for pid in children_of(self.pid) if b"resource_tracker" not in _cmdline(pid)]
+        return worker_pids(self.pid)
 
     def wait_ready(self, workers: int, path: str, port: Optional[int] = None,
                    extra: Sequence[Tuple[int, str]] = ()) -> None:

@@ -25,9 +25,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from tests._processes import HOST, children_of, free_port, wait_for
-from tests._processes import cmdline as _cmdline
-from tests._processes import die_with_parent as _die_with_parent
+from tests._processes import HOST, free_port, group_members, start_server_process, wait_for, worker_pids
 from tests._processes import gunicorn_common_options as _gunicorn_common_options
 
 pytestmark = [
@@ -197,11 +195,7 @@ class Server:
         env.pop("prometheus_multiproc_dir", None)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
         env["PYTHONUNBUFFERED"] = "1"
-        self._log = open(log_path, "ab")
-        self.process = subprocess.Popen(
-            argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=str(log_path.parent), start_new_session=True, preexec_fn=_die_with_parent,
-        )
+        self.process, self._log = start_server_process(argv, env, log_path)
         self.pid = self.process.pid
 
     def log(self) -> str:
@@ -221,7 +215,7 @@ class Server:
 
     def workers(self) -> List[int]:
         """The worker pids: the master's children, multiprocessing's resource tracker excepted."""
-        return [pid for pid in children_of(self.pid) if b"resource_tracker" not in _cmdline(pid)]
+        return worker_pids(self.pid)
 
     def wait_ready(self, workers: int) -> None:
         def ready():
@@ -265,7 +259,7 @@ class Server:
         except ProcessLookupError:
             return True
         # Members may linger as zombies reaped by init; they hold no locks.
-        return all(process_gone(int(p)) for p in _group_members(self.pid))
+        return all(process_gone(int(p)) for p in group_members(self.pid))
 
     def close(self) -> None:
         if not self._group_gone() or self.process.poll() is None:
@@ -275,22 +269,6 @@ class Server:
     def assert_no_tracebacks(self) -> None:
         log = self.log()
         assert "Traceback" not in log, log[-5000:]
-
-
-def _group_members(pgid: int) -> List[int]:
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid:  # state, ppid, pgrp
-            members.append(int(entry))
-    return members
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import pytest
 from _pki import make_pki  # tests/ is on sys.path under pytest
+
+from tests._processes import free_port  # noqa: F401  (re-exported)
 
 CI = bool(os.environ.get("CI"))
 POLL_INTERVAL = 0.05
@@ -66,12 +67,6 @@ def require_module(name: str) -> None:
 
     if importlib.util.find_spec(name) is None:
         missing("the Python package %r is not installed in %s" % (name, sys.prefix))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str,

@@ -51,6 +51,8 @@ import pytest
 from prometheus_client.encoders.protobuf import decode_metric_families
 from prometheus_client.native_histogram import bucket_bounds, bucket_index, schema_for_factor, spans_to_buckets
 
+from tests._processes import gunicorn_common_options
+
 from ._harness import Peer, free_port, http, require_binary, require_module, unique_token
 from .conftest import APPS, Prometheus
 
@@ -183,17 +185,6 @@ def _drive(port: int) -> Tuple[List[float], Dict[int, List[float]], List[Tuple[f
     return acknowledged, by_pid, failures
 
 
-def _gunicorn_options() -> List[str]:
-    """No shared control socket in $HOME (gunicorn >= 24), as tests/multiprocess does."""
-    try:
-        from gunicorn.config import KNOWN_SETTINGS
-    except ImportError:
-        return []
-    if any("--no-control-socket" in (setting.cli or ()) for setting in KNOWN_SETTINGS):
-        return ["--no-control-socket"]
-    return []
-
-
 class Setup:
     def __init__(self) -> None:
         self.peers: List[Peer] = []
@@ -238,7 +229,7 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         gunicorn = setup.start("nh_gunicorn", [
             sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(MP_WORKERS), "-b", "127.0.0.1:{port}",
             "--chdir", APPS, "--timeout", "30", "--graceful-timeout", "5", "--log-level", "warning",
-            *_gunicorn_options(), "native_app:app",
+            *gunicorn_common_options(), "native_app:app",
         ], directory, {"PROMETHEUS_MULTIPROC_DIR": mpdir})
         setup.acknowledged, setup.by_pid, failures = _drive(setup.ports["nh_gunicorn"])
         assert not failures, "observations not acknowledged: %r\n%s" % (failures[:10], gunicorn.log())
